@@ -12,7 +12,7 @@ const named = <T extends z.ZodType>(id: string, schema: T): T => {
 /** JSON Schema `format: uuid` (RFC 4122 textual form, any version). */
 const uuid = () => z.guid();
 /** A `{}` property: any JSON value, possibly absent. */
-const anyValue = () => z.unknown();
+const anyValue = () => z.unknown().optional();
 /** A `{}` property listed as required: any JSON value, but the key must be present. */
 const requiredAny = () => z.custom<unknown>((v) => v !== undefined, { message: 'Required' });
 const nullableString = () => z.string().nullable().optional();

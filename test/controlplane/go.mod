@@ -1,6 +1,8 @@
-// Pins the Kubernetes control plane that the integration tests run against; scripts/local-cluster.sh
-// builds the binaries named in tools.go from it (kwok and helm live in extras/, on their own pins). k8s.io/kubernetes is not meant to be imported: its
-// staging modules are replaced by their published k8s.io/xxx v0.36.3 twins (same source, same tag).
+// Pins the Kubernetes control plane the integration tests run against: scripts/local-cluster.sh
+// builds the programs named in tools.go from it. k8s.io/kubernetes is not meant to be imported, so
+// its staging modules are replaced by their published k8s.io/xxx v0.36.3 twins (same source, same
+// tag), and every other dependency keeps exactly the version Kubernetes' own go.mod pins. kwok and
+// helm live in extras/ on their own pins. To move: scripts/local-cluster.sh pin vX.Y.Z.
 module cedana-operator/test/controlplane
 
 go 1.26.0
