@@ -1,0 +1,288 @@
+// List-then-watch informer: lists (paginated), watches from the list's resourceVersion, relists on
+// 410 Gone, re-watches with backoff and jitter after errors, restarts a watch that goes silent
+// (watchdog), and keeps a cache with the indexes the controllers ask for. Every object is parsed
+// with zod at the boundary; one that does not parse is logged and left out, never fatal.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { exponentialDelay, jittered, sleep, type BackoffPolicy } from '../util/backoff.ts';
+import { getJson, KubeHttpError, streamWatch } from './http.ts';
+
+export interface Keyed {
+  metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
+}
+
+export type InformerEvent<T> = { type: 'add'; obj: T } | { type: 'update'; obj: T; old: T } | { type: 'delete'; obj: T };
+
+/** What happened to the watch itself, for logs and metrics. */
+export type WatchState = 'listed' | 'watching' | 'closed' | 'expired' | 'error' | 'silent';
+
+export interface ListPage {
+  items: unknown[];
+  metadata?: { resourceVersion?: string | undefined; continue?: string | undefined } | undefined;
+}
+
+export interface InformerOptions<T extends Keyed> {
+  /** For logs and metrics, e.g. "pods". */
+  name: string;
+  kubeConfig: KubeConfig;
+  /** Collection path, e.g. /api/v1/pods or /apis/cedana.ai/v1alpha1/namespaces/ns/podcheckpoints. */
+  path: string;
+  labelSelector?: string;
+  parse: (raw: unknown) => T;
+  indexers?: Record<string, (obj: T) => string[]>;
+  /** Server-side watch timeout; the watch is renewed from the last resourceVersion after it. */
+  watchTimeoutSeconds?: number;
+  /** No event (bookmarks count) for this long: the stream is deemed dead and restarted. */
+  watchdogMs?: number;
+  backoff?: BackoffPolicy;
+  pageSize?: number;
+  logger: Logger;
+  onWatchState?: (state: WatchState) => void;
+}
+
+export const keyOf = (obj: Keyed): string => (obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name);
+
+class Gone extends Error {}
+
+export class Informer<T extends Keyed> {
+  private readonly cache = new Map<string, T>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly handlers: ((e: InformerEvent<T>) => void)[] = [];
+  private readonly opts: InformerOptions<T>;
+  private readonly stopped = new AbortController();
+  private resourceVersion: string | undefined;
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private loop: Promise<void> | undefined;
+
+  constructor(opts: InformerOptions<T>) {
+    this.opts = opts;
+    for (const name of Object.keys(opts.indexers ?? {})) this.indexes.set(name, new Map());
+  }
+
+  onEvent(handler: (e: InformerEvent<T>) => void): void {
+    this.handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  byIndex(index: string, value: string): T[] {
+    const keys = this.indexes.get(index)?.get(value);
+    if (!keys) return [];
+    return [...keys].flatMap((k) => {
+      const obj = this.cache.get(k);
+      return obj ? [obj] : [];
+    });
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.loop;
+  }
+
+  private isStopped(): boolean {
+    return this.stopped.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.opts.logger;
+    const backoff = this.opts.backoff ?? { baseMs: 800, maxMs: 30_000 };
+    let failures = 0;
+    let needList = true;
+    while (!this.isStopped()) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+        }
+        await this.watchOnce();
+        failures = 0; // a clean close: renew the watch at once from the last resourceVersion
+      } catch (err) {
+        if (this.isStopped()) break;
+        if (err instanceof Gone || (err instanceof KubeHttpError && err.statusCode === 410)) {
+          this.opts.onWatchState?.('expired');
+          log.info({ informer: this.opts.name }, 'watch expired (410 Gone); relisting');
+          needList = true;
+          continue;
+        }
+        this.opts.onWatchState?.('error');
+        const delay = jittered(exponentialDelay(backoff, failures++));
+        log.warn({ err, informer: this.opts.name, retryInMs: Math.round(delay) }, 'list/watch failed; retrying');
+        await sleep(delay, this.stopped.signal);
+      }
+    }
+  }
+
+  /** A full, paginated list; the cache becomes exactly what it returned, with events for the differences. */
+  private async relist(): Promise<void> {
+    const fresh = new Map<string, T>();
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.listPage(continueToken);
+      for (const raw of page.items) {
+        const obj = this.parse(raw);
+        if (obj) fresh.set(keyOf(obj), obj);
+      }
+      continueToken = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion;
+    } while (continueToken);
+
+    for (const [key, old] of this.cache) if (!fresh.has(key)) this.apply({ type: 'delete', obj: old });
+    for (const [key, obj] of fresh) {
+      const old = this.cache.get(key);
+      if (!old) this.apply({ type: 'add', obj });
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.apply({ type: 'update', obj, old });
+    }
+    this.resourceVersion = resourceVersion;
+    this.opts.onWatchState?.('listed');
+    if (!this.synced) {
+      this.synced = true;
+      for (const wake of this.syncWaiters.splice(0)) wake();
+    }
+  }
+
+  private async listPage(continueToken: string | undefined): Promise<ListPage> {
+    const query: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
+    if (continueToken) query.continue = continueToken;
+    if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+    return (await getJson(this.opts.kubeConfig, this.opts.path, query, this.stopped.signal)) as ListPage;
+  }
+
+  /** One watch stream, until it closes (resolve), fails (reject) or goes silent (watchdog: resolve). */
+  private async watchOnce(): Promise<void> {
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? Math.round(240 + Math.random() * 120);
+    const watchdogMs = this.opts.watchdogMs ?? (timeoutSeconds + 60) * 1000;
+    const stream = new AbortController();
+    const stopStream = (): void => {
+      stream.abort();
+    };
+    this.stopped.signal.addEventListener('abort', stopStream, { once: true });
+    let watchdog: NodeJS.Timeout | undefined;
+    const pet = (): void => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        this.opts.onWatchState?.('silent');
+        this.opts.logger.warn({ informer: this.opts.name, silentMs: watchdogMs }, 'watch went silent; restarting it');
+        stream.abort();
+      }, watchdogMs);
+      watchdog.unref();
+    };
+    const query: Record<string, string> = { allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) };
+    if (this.resourceVersion) query.resourceVersion = this.resourceVersion;
+    if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+    try {
+      pet();
+      this.opts.onWatchState?.('watching');
+      await streamWatch(this.opts.kubeConfig, this.opts.path, query, stream.signal, (type, raw) => {
+        pet();
+        this.onWatchEvent(type, raw);
+      });
+      this.opts.onWatchState?.('closed');
+    } catch (err) {
+      // A stream we aborted ourselves (watchdog, stop) is a clean end, not an error.
+      if (!stream.signal.aborted) throw err;
+    } finally {
+      clearTimeout(watchdog);
+      this.stopped.signal.removeEventListener('abort', stopStream);
+    }
+  }
+
+  private onWatchEvent(phase: string, raw: unknown): void {
+    const rv = (raw as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+    switch (phase) {
+      case 'BOOKMARK':
+        if (rv) this.resourceVersion = rv;
+        return;
+      case 'ERROR': {
+        const code = (raw as { code?: number } | null)?.code;
+        throw code === 410 ? new Gone() : new Error(`watch ${this.opts.path}: ${JSON.stringify(raw).slice(0, 300)}`);
+      }
+      case 'ADDED':
+      case 'MODIFIED':
+      case 'DELETED': {
+        if (rv) this.resourceVersion = rv;
+        const obj = this.parse(raw);
+        if (!obj) return;
+        const key = keyOf(obj);
+        const old = this.cache.get(key);
+        if (phase === 'DELETED') {
+          if (old) this.apply({ type: 'delete', obj });
+        } else if (old) this.apply({ type: 'update', obj, old });
+        else this.apply({ type: 'add', obj });
+        return;
+      }
+      default:
+        this.opts.logger.debug({ informer: this.opts.name, phase }, 'ignoring unknown watch event type');
+    }
+  }
+
+  private parse(raw: unknown): T | undefined {
+    try {
+      return this.opts.parse(raw);
+    } catch (err) {
+      const meta = (raw as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
+      this.opts.logger.warn({ err, informer: this.opts.name, namespace: meta?.namespace, name: meta?.name }, 'object does not match its schema; ignored');
+      return undefined;
+    }
+  }
+
+  private apply(e: InformerEvent<T>): void {
+    const key = keyOf(e.obj);
+    const previous = this.cache.get(key);
+    if (previous) this.unindex(key, previous);
+    if (e.type === 'delete') this.cache.delete(key);
+    else {
+      this.cache.set(key, e.obj);
+      this.index(key, e.obj);
+    }
+    for (const handler of this.handlers) {
+      try {
+        handler(e);
+      } catch (err) {
+        this.opts.logger.error({ err, informer: this.opts.name, key }, 'event handler threw');
+      }
+    }
+  }
+
+  private index(key: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.opts.indexers ?? {})) {
+      const index = this.indexes.get(name);
+      for (const value of fn(obj)) {
+        const keys = index?.get(value) ?? new Set<string>();
+        keys.add(key);
+        index?.set(value, keys);
+      }
+    }
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.opts.indexers ?? {})) {
+      const index = this.indexes.get(name);
+      for (const value of fn(obj)) {
+        const keys = index?.get(value);
+        keys?.delete(key);
+        if (keys?.size === 0) index?.delete(value);
+      }
+    }
+  }
+}

@@ -1,0 +1,149 @@
+// A work queue in the shape of client-go's: a key is held once while it waits, never handled by
+// two workers at once (a key added while it is being handled runs again afterwards), failures come
+// back with per-key exponential backoff, and "check again later" is a delay without a failure.
+import type { Logger } from 'pino';
+import { exponentialDelay, jittered, type BackoffPolicy } from '../util/backoff.ts';
+
+export interface ReconcileResult {
+  /** Handle the key again after this long (polling), without counting a failure. */
+  requeueAfterMs?: number;
+}
+
+/** An error that retrying will not heal: logged, not requeued. */
+export class TerminalError extends Error {
+  override name = 'TerminalError';
+}
+
+export interface WorkQueueOptions {
+  name: string;
+  workers: number;
+  handler: (key: string) => Promise<ReconcileResult | undefined>;
+  backoff?: BackoffPolicy;
+  logger: Logger;
+  onResult?: (outcome: 'success' | 'requeue' | 'error' | 'terminal', durationMs: number) => void;
+  onDepth?: (depth: number) => void;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly waiters: (() => void)[] = [];
+  private readonly workers: Promise<void>[] = [];
+  private readonly backoff: BackoffPolicy;
+  private stopping = false;
+  private readonly opts: WorkQueueOptions;
+
+  constructor(opts: WorkQueueOptions) {
+    this.opts = opts;
+    this.backoff = opts.backoff ?? { baseMs: 5, maxMs: 1_000_000 };
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  add(key: string): void {
+    if (this.stopping || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return; // it runs again when the current run ends
+    this.queue.push(key);
+    this.opts.onDepth?.(this.queue.length);
+    this.waiters.shift()?.();
+  }
+
+  /** Add after a delay; of several pending delays for one key, the earliest wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.stopping) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = Date.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.timers.set(key, { at, timer });
+  }
+
+  /** Requeue after a failure: base·2ⁿ with jitter, n the key's consecutive failures. */
+  addRateLimited(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    const delay = jittered(exponentialDelay(this.backoff, n));
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  failuresOf(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  start(): void {
+    for (let i = 0; i < this.opts.workers; i++) this.workers.push(this.work());
+  }
+
+  /** Stop taking work, let in-flight handlers finish, drop what is still queued. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.dirty.clear();
+    for (const wake of this.waiters.splice(0)) wake();
+    await Promise.all(this.workers);
+  }
+
+  private async next(): Promise<string | undefined> {
+    while (!this.stopping) {
+      const key = this.queue.shift();
+      if (key !== undefined) {
+        this.opts.onDepth?.(this.queue.length);
+        return key;
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    return undefined;
+  }
+
+  private async work(): Promise<void> {
+    for (let key = await this.next(); key !== undefined; key = await this.next()) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      const started = performance.now();
+      try {
+        const result = await this.opts.handler(key);
+        this.forget(key);
+        if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+        this.opts.onResult?.(result?.requeueAfterMs !== undefined ? 'requeue' : 'success', performance.now() - started);
+      } catch (err) {
+        if (err instanceof TerminalError) {
+          this.forget(key);
+          this.opts.logger.error({ err, key, queue: this.opts.name }, 'reconcile failed for good; not retrying');
+          this.opts.onResult?.('terminal', performance.now() - started);
+        } else {
+          const delayMs = this.addRateLimited(key);
+          this.opts.logger.warn({ err, key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'reconcile failed; retrying with backoff');
+          this.opts.onResult?.('error', performance.now() - started);
+        }
+      } finally {
+        this.processing.delete(key);
+        if (this.dirty.has(key) && !this.stopping) {
+          this.queue.push(key);
+          this.waiters.shift()?.();
+        }
+      }
+    }
+  }
+}
