@@ -1,0 +1,45 @@
+// Writes to our custom resources: status through the status subresource (merge patch), metadata
+// (finalizers) with optimistic concurrency, create and delete.
+import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../api/meta.ts';
+import { statusCodeOf } from './clients.ts';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const FIELD_MANAGER = 'cedana-operator';
+
+export interface Ref {
+  plural: string;
+  namespace: string;
+  name: string;
+}
+
+export class CustomObjects {
+  private readonly api: CustomObjectsApi;
+  constructor(api: CustomObjectsApi) {
+    this.api = api;
+  }
+
+  /** Merge-patches .status (a JSON-Patch replace would fail while status is absent). */
+  async patchStatus(ref: Ref, status: Record<string, unknown>): Promise<unknown> {
+    return this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, ...ref, body: { status }, fieldManager: FIELD_MANAGER }, mergePatch);
+  }
+
+  /** Replaces the finalizer list, guarded by resourceVersion: a concurrent change fails with 409 and requeues. */
+  async setFinalizers(ref: Ref, finalizers: string[], resourceVersion: string | undefined): Promise<unknown> {
+    const metadata = { finalizers, ...(resourceVersion ? { resourceVersion } : {}) };
+    return this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch);
+  }
+
+  async create(plural: string, namespace: string, body: object): Promise<unknown> {
+    return this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, body, fieldManager: FIELD_MANAGER });
+  }
+
+  /** Deletes; already gone is success. */
+  async delete(ref: Ref): Promise<void> {
+    try {
+      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref });
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+}
