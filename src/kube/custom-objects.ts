@@ -19,9 +19,13 @@ export class CustomObjects {
     this.api = api;
   }
 
-  /** Merge-patches .status (a JSON-Patch replace would fail while status is absent). */
-  async patchStatus(ref: Ref, status: Record<string, unknown>): Promise<unknown> {
-    return this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, ...ref, body: { status }, fieldManager: FIELD_MANAGER }, mergePatch);
+  /**
+   * Merge-patches .status (a JSON-Patch replace would fail while status is absent). With a
+   * resourceVersion the patch is conditional: a newer object makes it fail with 409.
+   */
+  async patchStatus(ref: Ref, status: Record<string, unknown>, resourceVersion?: string): Promise<unknown> {
+    const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
+    return this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, ...ref, body, fieldManager: FIELD_MANAGER }, mergePatch);
   }
 
   /** Replaces the finalizer list, guarded by resourceVersion: a concurrent change fails with 409 and requeues. */

@@ -286,3 +286,46 @@ export class Informer<T extends Keyed> {
     }
   }
 }
+
+/** The read side of an informer's cache, which is all a reconciler needs. */
+export interface Store<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+  byIndex(index: string, value: string): T[];
+}
+
+/** Several informers of one kind (one per watched namespace) behind one Store. */
+export class InformerGroup<T extends Keyed> implements Store<T> {
+  readonly members: Informer<T>[];
+  constructor(members: Informer<T>[]) {
+    this.members = members;
+  }
+  get(key: string): T | undefined {
+    for (const m of this.members) {
+      const obj = m.get(key);
+      if (obj) return obj;
+    }
+    return undefined;
+  }
+  list(): T[] {
+    return this.members.flatMap((m) => m.list());
+  }
+  byIndex(index: string, value: string): T[] {
+    return this.members.flatMap((m) => m.byIndex(index, value));
+  }
+  onEvent(handler: (e: InformerEvent<T>) => void): void {
+    for (const m of this.members) m.onEvent(handler);
+  }
+  start(): void {
+    for (const m of this.members) m.start();
+  }
+  hasSynced(): boolean {
+    return this.members.every((m) => m.hasSynced());
+  }
+  async waitForSync(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.waitForSync()));
+  }
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop()));
+  }
+}

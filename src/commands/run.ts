@@ -1,0 +1,39 @@
+// `cedana-operator run`: load and check the configuration, run until SIGTERM/SIGINT, then stop
+// gracefully. Losing leadership exits non-zero so that Kubernetes restarts the pod as a standby.
+import { ConfigError, RUN_HELP, loadConfig } from '../config/config.ts';
+import { loadKubeConfig } from '../kube/clients.ts';
+import { createLogger } from '../log.ts';
+import { startOperator } from '../operator.ts';
+
+export async function runCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cedana-operator: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const kc = loadKubeConfig(config.kubeconfig);
+  const operator = await startOperator(config, kc, log);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'shutdown requested');
+    void operator.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const outcome = await operator.done;
+  if (outcome === 'lost-leadership') {
+    await operator.stop();
+    return 1;
+  }
+  await operator.stop();
+  return 0;
+}

@@ -1,0 +1,153 @@
+// Operator configuration from flags and environment, validated with zod. Anything missing or
+// malformed stops start-up with one line that names the setting (never its secret value).
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+const duration = (min: number) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : parseDuration(v);
+    if (ms === undefined || ms < min) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration like 500ms, 2s or 1m (at least ${min}ms), got "${String(v)}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[\w.-]*):\d{1,5}$/, { message: 'must be HOST:PORT, e.g. 127.0.0.1:8080 or :8080' });
+
+export const ConfigSchema = z.object({
+  cedanaUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. https://<org>.cedana.ai' }),
+  cedanaToken: z.string().min(1, { message: 'is required: set CEDANA_AUTH_TOKEN, or --cedana-token-file / CEDANA_AUTH_TOKEN_FILE' }),
+  clusterId: z.string().min(1, { message: 'is required: set CEDANA_CLUSTER_ID or --cluster-id (Cedana issues it when the cluster is registered)' }),
+  cedanaCaFile: z.string().optional(),
+  cedanaTimeout: duration(100).default(10_000),
+  namespaces: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be namespace names' })).default([]),
+  workers: intFrom(1, 256).default(16),
+  pollInterval: duration(50).default(1_000),
+  pollIntervalMax: duration(50).default(10_000),
+  restoredPodTimeout: duration(1000).default(300_000),
+  leaderElect: z.boolean().default(true),
+  leaseNamespace: z.string().min(1).default('default'),
+  leaseName: z.string().min(1).default('cedana-operator-leader'),
+  identity: z.string().min(1),
+  httpBindAddress: hostPort.default('127.0.0.1:8080'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  kubeconfig: z.string().optional(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const RUN_HELP = `Usage: cedana-operator run [flags]
+
+Runs the operator against the cluster of the current kubeconfig (or in-cluster). Every flag can
+also be given by its environment variable.
+
+  --cedana-url URL            CEDANA_URL            Cedana API base URL (required)
+  --cedana-token-file PATH    CEDANA_AUTH_TOKEN_FILE  file holding the token (or CEDANA_AUTH_TOKEN)
+  --cluster-id ID             CEDANA_CLUSTER_ID     cluster id issued by Cedana (required)
+  --cedana-ca-file PATH       CEDANA_CA_FILE        PEM bundle for a Cedana behind a private CA
+  --cedana-timeout DUR        CEDANA_TIMEOUT        per-request timeout (default 10s)
+  --namespaces a,b            WATCH_NAMESPACES      namespaces to watch (default: all)
+  --workers N                 WORKERS               concurrent reconciles per controller (default 16)
+  --poll-interval DUR         POLL_INTERVAL         first wait between Cedana status polls (default 1s)
+  --poll-interval-max DUR     POLL_INTERVAL_MAX     longest wait between polls (default 10s)
+  --restored-pod-timeout DUR  RESTORED_POD_TIMEOUT  how long to wait for the restored pod (default 5m)
+  --leader-elect BOOL         LEADER_ELECT          elect a leader on a Lease (default true)
+  --lease-namespace NS        POD_NAMESPACE         namespace of the Lease (default: default)
+  --lease-name NAME           LEASE_NAME            (default cedana-operator-leader)
+  --identity ID               POD_NAME              this replica's identity (default: hostname-pid)
+  --http-bind-address H:P     HTTP_BIND_ADDRESS     /metrics, /healthz, /readyz (default 127.0.0.1:8080)
+  --log-level LEVEL           LOG_LEVEL             trace|debug|info|warn|error (default info)
+  --kubeconfig PATH           KUBECONFIG            kubeconfig (default: in-cluster, then ~/.kube/config)
+`;
+
+const HOW_TO_SET: Record<string, string> = {
+  cedanaUrl: '--cedana-url or CEDANA_URL',
+  clusterId: '--cluster-id or CEDANA_CLUSTER_ID, issued by Cedana when the cluster is registered',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Flags win over environment variables. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        'cedana-url': { type: 'string' },
+        'cedana-token-file': { type: 'string' },
+        'cluster-id': { type: 'string' },
+        'cedana-ca-file': { type: 'string' },
+        'cedana-timeout': { type: 'string' },
+        namespaces: { type: 'string' },
+        workers: { type: 'string' },
+        'poll-interval': { type: 'string' },
+        'poll-interval-max': { type: 'string' },
+        'restored-pod-timeout': { type: 'string' },
+        'leader-elect': { type: 'string' },
+        'lease-namespace': { type: 'string' },
+        'lease-name': { type: 'string' },
+        identity: { type: 'string' },
+        'http-bind-address': { type: 'string' },
+        'log-level': { type: 'string' },
+        kubeconfig: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const pick = (flag: string, ...envs: string[]): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    for (const name of envs) if (env[name] !== undefined && env[name] !== '') return env[name];
+    return undefined;
+  };
+  const tokenFile = pick('cedana-token-file', 'CEDANA_AUTH_TOKEN_FILE');
+  let token = env.CEDANA_AUTH_TOKEN ?? '';
+  if (tokenFile) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`cedanaToken: cannot read ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  const leaderElect = pick('leader-elect', 'LEADER_ELECT');
+  if (leaderElect !== undefined && !['true', 'false'].includes(leaderElect)) throw new ConfigError(`leaderElect: must be true or false, got "${leaderElect}"`);
+  const namespaces = pick('namespaces', 'WATCH_NAMESPACES');
+  const raw = {
+    cedanaUrl: pick('cedana-url', 'CEDANA_URL'),
+    cedanaToken: token,
+    clusterId: pick('cluster-id', 'CEDANA_CLUSTER_ID'),
+    cedanaCaFile: pick('cedana-ca-file', 'CEDANA_CA_FILE'),
+    cedanaTimeout: pick('cedana-timeout', 'CEDANA_TIMEOUT'),
+    namespaces: namespaces?.split(',').map((s) => s.trim()).filter(Boolean),
+    workers: pick('workers', 'WORKERS'),
+    pollInterval: pick('poll-interval', 'POLL_INTERVAL'),
+    pollIntervalMax: pick('poll-interval-max', 'POLL_INTERVAL_MAX'),
+    restoredPodTimeout: pick('restored-pod-timeout', 'RESTORED_POD_TIMEOUT'),
+    leaderElect: leaderElect === undefined ? undefined : leaderElect === 'true',
+    leaseNamespace: pick('lease-namespace', 'POD_NAMESPACE'),
+    leaseName: pick('lease-name', 'LEASE_NAME'),
+    identity: pick('identity', 'POD_NAME') ?? `${hostname()}-${process.pid}`,
+    httpBindAddress: pick('http-bind-address', 'HTTP_BIND_ADDRESS'),
+    logLevel: pick('log-level', 'LOG_LEVEL'),
+    kubeconfig: pick('kubeconfig', 'KUBECONFIG'),
+  };
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  const parsed = ConfigSchema.safeParse(defined);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const field = first?.path.join('.') ?? 'config';
+    const missing = first?.code === 'invalid_type' && first.input === undefined;
+    throw new ConfigError(`${field}: ${missing ? `is required (${HOW_TO_SET[field] ?? 'see cedana-operator run --help'})` : (first?.message ?? 'invalid')}`);
+  }
+  if (parsed.data.pollIntervalMax < parsed.data.pollInterval) throw new ConfigError('pollIntervalMax: must not be shorter than pollInterval');
+  return parsed.data;
+}

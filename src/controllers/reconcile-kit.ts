@@ -1,0 +1,72 @@
+// What both reconcilers share: optimistic status writes, Cedana error triage, poll pacing.
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { CedanaApiError } from '../cedana/errors.ts';
+import type { Condition } from '../api/meta.ts';
+import { statusCodeOf } from '../kube/clients.ts';
+import { setCondition, type ConditionInput } from '../kube/conditions.ts';
+import type { CustomObjects } from '../kube/custom-objects.ts';
+
+/** An optimistic write lost to a newer version of the object: retry soon from the fresh cache. */
+export class StaleObjectError extends Error {
+  override name = 'StaleObjectError';
+}
+
+export interface StatusOwner<S> {
+  metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined; generation?: number | undefined };
+  status?: S | undefined;
+}
+
+/**
+ * Merge-patches status with the resourceVersion we read as a precondition: a reconcile that acted
+ * on a stale cache gets 409 before it can repeat a Cedana call. Returns the object as written.
+ */
+export async function writeStatus<S extends { conditions?: Condition[] | undefined }, T extends StatusOwner<S>>(
+  objects: CustomObjects,
+  plural: string,
+  obj: T,
+  changes: Partial<S>,
+  conditions: ConditionInput[],
+  parse: (raw: unknown) => T,
+): Promise<T> {
+  let list = obj.status?.conditions;
+  for (const c of conditions) list = setCondition(list, c, obj.metadata.generation);
+  const status = { ...obj.status, ...changes, ...(list ? { conditions: list } : {}), observedGeneration: obj.metadata.generation };
+  try {
+    const written = await objects.patchStatus(
+      { plural, namespace: obj.metadata.namespace ?? 'default', name: obj.metadata.name },
+      status,
+      obj.metadata.resourceVersion,
+    );
+    return parse(written);
+  } catch (err) {
+    if (statusCodeOf(err) === 409) throw new StaleObjectError(`${plural} ${obj.metadata.namespace ?? ''}/${obj.metadata.name} changed since it was read`);
+    throw err;
+  }
+}
+
+export type Triage = { kind: 'permanent'; message: string } | { kind: 'transient'; message: string };
+
+/** 4xx that will not heal is permanent; 5xx, 429, timeouts and network errors are transient. */
+export function triage(err: unknown): Triage {
+  if (err instanceof CedanaApiError) {
+    const message = err.apiMessage ?? err.message;
+    return err.retryable ? { kind: 'transient', message: err.message } : { kind: 'permanent', message };
+  }
+  return { kind: 'transient', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Poll fast at first, then slower: a quarter of the time waited so far, within [min, max]. */
+export const pollDelay = (sinceIso: string | undefined, minMs: number, maxMs: number, now = Date.now()): number => {
+  const elapsed = sinceIso ? Math.max(0, now - Date.parse(sinceIso)) : 0;
+  return Math.round(Math.min(maxMs, Math.max(minMs, elapsed / 4)));
+};
+
+export const nowIso = (): string => new Date().toISOString();
+
+/** A child logger per reconcile, as controller-runtime does. */
+export const reconcileLogger = (log: Logger, controller: string, namespace: string, name: string): Logger =>
+  log.child({ controller, namespace, name, reconcileID: randomUUID() });
+
+/** Clock skew allowed between us and Cedana when matching a lost POST to an action by time. */
+export const SKEW_MS = 120_000;

@@ -1,0 +1,201 @@
+// Wires the operator together: Cedana client, informers, work queues, reconcilers, leader
+// election, the metrics/health server, and a graceful stop. Caches start at once on every
+// replica (a standby that takes over is ready within the termination notice); workers run only
+// while this replica leads.
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { CedanaClient } from './cedana/client.ts';
+import type { Config } from './config/config.ts';
+import { API_VERSION } from './api/meta.ts';
+import { Pod, RESTORE_ACTION_LABEL } from './api/pod.ts';
+import { PodCheckpoint } from './api/podcheckpoint.ts';
+import { PodRestore } from './api/podrestore.ts';
+import { makeClients } from './kube/clients.ts';
+import { CustomObjects } from './kube/custom-objects.ts';
+import { EventRecorder } from './kube/events.ts';
+import { Informer, InformerGroup, keyOf, type InformerEvent, type Keyed } from './kube/informer.ts';
+import { LeaderElector } from './kube/leader-election.ts';
+import { WorkQueue, type ReconcileResult } from './kube/workqueue.ts';
+import { ActionDirectory } from './controllers/action-directory.ts';
+import { PodCheckpointController } from './controllers/podcheckpoint.ts';
+import { PodRestoreController } from './controllers/podrestore.ts';
+import { StaleObjectError } from './controllers/reconcile-kit.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { startHttpServer } from './server/http-server.ts';
+
+export interface RunningOperator {
+  /** Where /metrics, /healthz and /readyz answer. */
+  httpUrl: string;
+  metrics: Metrics;
+  /** Resolves when this replica stops leading (lost lease) or stop() was called. */
+  done: Promise<'stopped' | 'lost-leadership'>;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A change worth a reconcile: not our own status writes, which would only poll Cedana again. */
+const specOrLifecycleChanged = <T extends Keyed & { metadata: { generation?: number | undefined; deletionTimestamp?: unknown; finalizers?: string[] | undefined } }>(
+  e: InformerEvent<T>,
+): boolean =>
+  e.type !== 'update' ||
+  e.obj.metadata.generation !== e.old.metadata.generation ||
+  e.obj.metadata.deletionTimestamp !== e.old.metadata.deletionTimestamp ||
+  JSON.stringify(e.obj.metadata.finalizers) !== JSON.stringify(e.old.metadata.finalizers);
+
+export async function startOperator(config: Config, kc: KubeConfig, log: Logger): Promise<RunningOperator> {
+  const metrics = createMetrics();
+  const clients = makeClients(kc);
+  const cedana = new CedanaClient({
+    baseUrl: config.cedanaUrl,
+    token: config.cedanaToken,
+    timeoutMs: config.cedanaTimeout,
+    ...(config.cedanaCaFile ? { caBundle: readFileSync(config.cedanaCaFile, 'utf8') } : {}),
+    logger: log.child({ component: 'cedana' }),
+    onCall: (c) => {
+      metrics.cedanaCalls.inc({ operation: c.operation, method: c.method, status: String(c.status) });
+      metrics.cedanaCallDuration.observe({ operation: c.operation }, c.durationMs / 1000);
+    },
+  });
+
+  const scopes = config.namespaces.length > 0 ? config.namespaces : [undefined];
+  const group = <T extends Keyed>(name: string, path: (ns: string | undefined) => string, parse: (raw: unknown) => T, indexers: Record<string, (o: T) => string[]>) =>
+    new InformerGroup(
+      scopes.map(
+        (ns) =>
+          new Informer<T>({
+            name,
+            kubeConfig: kc,
+            path: path(ns),
+            parse,
+            indexers,
+            logger: log.child({ informer: name, namespace: ns ?? '*' }),
+            onWatchState: (state) => {
+              metrics.watchStates.inc({ informer: name, state });
+            },
+          }),
+      ),
+    );
+  const crPath = (plural: string) => (ns: string | undefined) => `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+  const pods = group('pods', (ns) => `/api/v1${ns ? `/namespaces/${ns}` : ''}/pods`, (raw) => Pod.parse(raw), {
+    node: (p) => (p.spec.nodeName ? [p.spec.nodeName] : []),
+    restoreAction: (p) => {
+      const id = p.metadata.labels?.[RESTORE_ACTION_LABEL];
+      return id ? [id] : [];
+    },
+  });
+  const checkpoints = group('podcheckpoints', crPath('podcheckpoints'), (raw) => PodCheckpoint.parse(raw), {
+    actionId: (c) => (c.status?.actionId ? [c.status.actionId] : []),
+    pod: (c) => [`${c.metadata.namespace ?? ''}/${c.spec.podName}`],
+  });
+  const restores = group('podrestores', crPath('podrestores'), (raw) => PodRestore.parse(raw), {
+    checkpointRef: (r) => (r.spec.checkpointRef ? [`${r.metadata.namespace ?? ''}/${r.spec.checkpointRef.name}`] : []),
+    restoreActionId: (r) => (r.status?.restoreActionId ? [r.status.restoreActionId] : []),
+  });
+
+  const objects = new CustomObjects(clients.custom);
+  const events = new EventRecorder(clients.core, log, config.identity);
+  const actions = new ActionDirectory(cedana);
+  const common = { cedana, objects, events, actions, clusterId: config.clusterId, pollIntervalMs: config.pollInterval, pollIntervalMaxMs: config.pollIntervalMax, metrics };
+  const checkpointController = new PodCheckpointController({ ...common, core: clients.core, checkpoints, pods, log });
+  const restoreController = new PodRestoreController({ ...common, restores, checkpoints, pods, restoredPodTimeoutMs: config.restoredPodTimeout, log });
+
+  const queue = (name: string, reconcile: (key: string) => Promise<ReconcileResult | undefined>) => {
+    const q: WorkQueue = new WorkQueue({
+      name,
+      workers: config.workers,
+      logger: log.child({ queue: name }),
+      handler: async (key) => {
+        try {
+          return await reconcile(key);
+        } catch (err) {
+          // A write that lost a race: the cache is about to catch up; come back soon, quietly.
+          if (err instanceof StaleObjectError) return { requeueAfterMs: 50 + Math.random() * 200 };
+          metrics.reconcileErrors.inc({ controller: name });
+          throw err;
+        }
+      },
+      onResult: (result, ms) => {
+        metrics.reconciles.inc({ controller: name, result });
+        metrics.reconcileDuration.observe({ controller: name }, ms / 1000);
+      },
+      onDepth: (depth) => {
+        metrics.queueDepth.set({ queue: name }, depth);
+      },
+    });
+    return q;
+  };
+  const checkpointQueue = queue('podcheckpoint', (key) => checkpointController.reconcile(key));
+  const restoreQueue = queue('podrestore', (key) => restoreController.reconcile(key));
+
+  checkpoints.onEvent((e) => {
+    if (specOrLifecycleChanged(e)) checkpointQueue.add(keyOf(e.obj));
+    // A checkpoint that turned Ready (or Failed) releases the restores waiting for it.
+    if (e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined)) {
+      for (const r of restores.byIndex('checkpointRef', keyOf(e.obj))) restoreQueue.add(keyOf(r));
+    }
+  });
+  restores.onEvent((e) => {
+    if (specOrLifecycleChanged(e)) restoreQueue.add(keyOf(e.obj));
+  });
+  pods.onEvent((e) => {
+    const id = e.obj.metadata.labels?.[RESTORE_ACTION_LABEL];
+    if (id && e.type !== 'delete') for (const r of restores.byIndex('restoreActionId', id)) restoreQueue.add(keyOf(r));
+  });
+
+  const informers = [pods, checkpoints, restores];
+  for (const i of informers) i.start();
+  const http = await startHttpServer({ bindAddress: config.httpBindAddress, registry: metrics.registry, ready: () => informers.every((i) => i.hasSynced()) });
+  log.info({ http: http.url, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', cedana: config.cedanaUrl, clusterId: config.clusterId }, 'operator started');
+
+  const elector = config.leaderElect
+    ? new LeaderElector({ api: clients.coordination, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, logger: log })
+    : undefined;
+  // Mutated from the closures below; an object so that the compiler does not narrow it.
+  const state = { leading: false, stopping: false };
+  const stillRunning = (): boolean => !state.stopping;
+
+  const done = (async (): Promise<'stopped' | 'lost-leadership'> => {
+    if (elector && !(await elector.acquire())) return 'stopped';
+    if (state.stopping) return 'stopped';
+    await Promise.all(informers.map((i) => i.waitForSync()));
+    state.leading = true;
+    metrics.leader.set(1);
+    // Everything in the caches gets one look: work may have been left half done by a predecessor.
+    for (const c of checkpoints.list()) checkpointQueue.add(keyOf(c));
+    for (const r of restores.list()) restoreQueue.add(keyOf(r));
+    checkpointQueue.start();
+    restoreQueue.start();
+    log.info({ identity: config.identity }, 'controllers running');
+    if (!elector) {
+      await new Promise<void>((resolve) => stopSignal.push(resolve));
+      return 'stopped';
+    }
+    await elector.holdUntilLost();
+    return stillRunning() ? 'lost-leadership' : 'stopped';
+  })();
+  const stopSignal: (() => void)[] = [];
+
+  return {
+    httpUrl: http.url,
+    metrics,
+    done,
+    isLeader: () => state.leading,
+    async stop() {
+      if (state.stopping) return;
+      state.stopping = true;
+      log.info('stopping: finishing in-flight reconciles');
+      // Stop taking work and let in-flight reconciles finish; what is queued is picked up by the next leader.
+      await Promise.all([checkpointQueue.shutdown(), restoreQueue.shutdown()]);
+      state.leading = false;
+      metrics.leader.set(0);
+      await elector?.stop();
+      for (const wake of stopSignal.splice(0)) wake();
+      await Promise.all(informers.map((i) => i.stop()));
+      await http.close();
+      await cedana.close();
+      await done;
+      log.info('stopped');
+    },
+  };
+}
