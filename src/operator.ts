@@ -104,6 +104,8 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     const q: WorkQueue = new WorkQueue({
       name,
       workers: config.workers,
+      // 200 ms → 5 min: a failing Cedana is not hammered, a passing blip costs little.
+      backoff: { baseMs: 200, maxMs: 300_000 },
       logger: log.child({ queue: name }),
       handler: async (key) => {
         try {

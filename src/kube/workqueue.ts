@@ -73,11 +73,14 @@ export class WorkQueue {
     this.timers.set(key, { at, timer });
   }
 
-  /** Requeue after a failure: base·2ⁿ with jitter, n the key's consecutive failures. */
-  addRateLimited(key: string): number {
+  /**
+   * Requeue after a failure: base·2ⁿ with jitter, n the key's consecutive failures, but never
+   * sooner than the server asked (an error's `retryAfterMs`, e.g. from a 429's Retry-After).
+   */
+  addRateLimited(key: string, minDelayMs = 0): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = jittered(exponentialDelay(this.backoff, n));
+    const delay = Math.min(this.backoff.maxMs, Math.max(minDelayMs, jittered(exponentialDelay(this.backoff, n))));
     this.addAfter(key, delay);
     return delay;
   }
@@ -133,7 +136,8 @@ export class WorkQueue {
           this.opts.logger.error({ err, key, queue: this.opts.name }, 'reconcile failed for good; not retrying');
           this.opts.onResult?.('terminal', performance.now() - started);
         } else {
-          const delayMs = this.addRateLimited(key);
+          const retryAfter = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+          const delayMs = this.addRateLimited(key, typeof retryAfter === 'number' ? retryAfter : 0);
           this.opts.logger.warn({ err, key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'reconcile failed; retrying with backoff');
           this.opts.onResult?.('error', performance.now() - started);
         }
