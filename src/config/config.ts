@@ -34,7 +34,7 @@ export const ConfigSchema = z.object({
   leaseNamespace: z.string().min(1).default('default'),
   leaseName: z.string().min(1).default('cedana-operator-leader'),
   identity: z.string().min(1),
-  httpBindAddress: hostPort.default('127.0.0.1:8080'),
+  httpBindAddress: hostPort.default('127.0.0.1:8081'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   kubeconfig: z.string().optional(),
 });
@@ -59,7 +59,7 @@ also be given by its environment variable.
   --lease-namespace NS        POD_NAMESPACE         namespace of the Lease (default: default)
   --lease-name NAME           LEASE_NAME            (default cedana-operator-leader)
   --identity ID               POD_NAME              this replica's identity (default: hostname-pid)
-  --http-bind-address H:P     HTTP_BIND_ADDRESS     /metrics, /healthz, /readyz (default 127.0.0.1:8080)
+  --http-bind-address H:P     HTTP_BIND_ADDRESS     /metrics, /healthz, /readyz (default 127.0.0.1:8081)
   --log-level LEVEL           LOG_LEVEL             trace|debug|info|warn|error (default info)
   --kubeconfig PATH           KUBECONFIG            kubeconfig (default: in-cluster, then ~/.kube/config)
 `;

@@ -1,0 +1,171 @@
+// `cedana-operator demo`: the whole story on this machine. A local control plane (etcd,
+// kube-apiserver, scheduler, controller manager, kwok fake nodes), the Cedana API simulator
+// playing Cedana and its in-cluster agents, and the operator. It checkpoints a pod, loses the pod,
+// restores it, and narrates each step. Everything it started stops when it ends (or on Ctrl-C).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { ConfigSchema } from '../config/config.ts';
+import { applyManifestDir, waitForCrdsEstablished } from '../kube/apply.ts';
+import { createLogger } from '../log.ts';
+import { startOperator } from '../operator.ts';
+import { startSimulator } from '../simulator/index.ts';
+import { kubeHooks } from '../simulator/kube-side.ts';
+import { sleep } from '../util/backoff.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const HELP = `Usage: cedana-operator demo [--keep] [--nodes N]
+
+Starts a local Kubernetes control plane (built from source on first use, then cached), the Cedana
+API simulator and the operator; checkpoints a pod, deletes it, restores it, and shows each step.
+  --keep      keep everything running afterwards (prints KUBECONFIG), until Ctrl-C
+  --nodes N   kwok fake nodes (default 3)
+Logs of the operator and simulator go to <state dir>/demo.log.
+`;
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { keep: { type: 'boolean' }, nodes: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'cedana-demo-'));
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+  };
+  const onSignal = (): void => {
+    say('\ninterrupted: stopping everything');
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    say(`1/6  starting a local control plane with ${values.nodes ?? '3'} kwok nodes (the first run builds it from source: allow 20-40 minutes)`);
+    const kubeconfig = await clusterUp(dir, values.nodes ?? '3');
+    cleanups.push(async () => {
+      await clusterDown(dir);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    await waitForCrdsEstablished(kc, await applyManifestDir(kc, join(root, 'crds'), 'cedana-operator-demo'));
+    say(`     control plane up; CRDs applied. KUBECONFIG=${kubeconfig}`);
+
+    const logFile = join(dir, 'demo.log');
+    const log = createLogger('info', pino.destination({ dest: logFile, sync: false }));
+    const token = `demo-${Math.random().toString(36).slice(2)}`;
+    const sim = await startSimulator({ token, stepMs: 700, logger: log.child({ component: 'simulator' }), hooks: kubeHooks(kc, log.child({ component: 'cedana-agent' })) });
+    cleanups.push(() => sim.close());
+    say(`2/6  Cedana API simulator listening at ${sim.url}`);
+
+    const operator = await startOperator(
+      ConfigSchema.parse({ cedanaUrl: sim.url, cedanaToken: token, clusterId: 'demo-cluster', identity: 'demo', leaderElect: false, httpBindAddress: '127.0.0.1:0', pollInterval: 300, pollIntervalMax: 2_000 }),
+      kc,
+      log.child({ component: 'operator' }),
+    );
+    cleanups.push(() => operator.stop());
+    say(`3/6  operator running; metrics at ${operator.httpUrl}/metrics; logs in ${logFile}`);
+
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ns = 'demo';
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    await waitUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace: ns }).then(() => true, () => false), 60_000, 'the demo namespace service account');
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'trainer-0', labels: { app: 'trainer' } }, spec: { containers: [{ name: 'train', image: 'registry.invalid/trainer:1' }], terminationGracePeriodSeconds: 0 } },
+    });
+    const node = await waitUntil(async () => {
+      const p = await core.readNamespacedPod({ name: 'trainer-0', namespace: ns });
+      return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
+    }, 60_000, 'trainer-0 to run');
+    say(`4/6  pod demo/trainer-0 is Running on ${node}; checkpointing it`);
+
+    const cr = (plural: string, kind: string, name: string, spec: object) =>
+      custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, body: { apiVersion: 'cedana.ai/v1alpha1', kind, metadata: { name }, spec } });
+    const phaseOf = async (plural: string, name: string): Promise<{ phase?: string; message?: string; cedanaStatus?: string } & Record<string, unknown>> =>
+      ((await custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, name })) as { status?: Record<string, unknown> }).status ?? {};
+    await cr('podcheckpoints', 'PodCheckpoint', 'trainer-0-ckpt', { podName: 'trainer-0' });
+    const ckpt = await follow('PodCheckpoint trainer-0-ckpt', () => phaseOf('podcheckpoints', 'trainer-0-ckpt'), ['Ready', 'Failed']);
+    if (ckpt.phase !== 'Ready') throw new Error(`checkpoint failed: ${String(ckpt.message)}`);
+    say(`     checkpoint ready: Cedana action ${String(ckpt.actionId)}, checkpoint ${String(ckpt.checkpointId)}`);
+
+    say(`5/6  the pod is lost (deleting demo/trainer-0), then restoring it from the checkpoint`);
+    await core.deleteNamespacedPod({ name: 'trainer-0', namespace: ns, gracePeriodSeconds: 0 });
+    await cr('podrestores', 'PodRestore', 'trainer-0-restore', { checkpointRef: { name: 'trainer-0-ckpt' } });
+    const restore = await follow('PodRestore trainer-0-restore', () => phaseOf('podrestores', 'trainer-0-restore'), ['Succeeded', 'Failed']);
+    if (restore.phase !== 'Succeeded') throw new Error(`restore failed: ${String(restore.message)}`);
+    const restored = restore.restoredPod as { name: string };
+    const where = await waitUntil(async () => {
+      const p = await core.readNamespacedPod({ name: restored.name, namespace: ns });
+      return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
+    }, 60_000, 'the restored pod to run');
+    say(`6/6  restored: pod demo/${restored.name} is Running on ${where}. Done.`);
+
+    if (values.keep) {
+      say(`\nEverything keeps running. Try:\n  export KUBECONFIG=${kubeconfig}\n  "$(sh ${script} build)/kubectl" get cedana -n demo -o wide\n  curl -H 'Authorization: Bearer ${token}' ${sim.url}/v2/actions\nCtrl-C stops it all.`);
+      await new Promise<never>(() => undefined);
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+async function follow(what: string, read: () => Promise<{ phase?: string; message?: string; cedanaStatus?: string } & Record<string, unknown>>, final: string[]) {
+  let last = '';
+  return waitUntil(async () => {
+    const s: Awaited<ReturnType<typeof read>> = await read().catch(() => ({}));
+    const line = `${s.phase ?? 'Pending'}${s.cedanaStatus ? ` (Cedana: ${s.cedanaStatus})` : ''}`;
+    if (line !== last) say(`     ${what}: ${line}`);
+    last = line;
+    return s.phase && final.includes(s.phase) ? s : undefined;
+  }, 120_000, `${what} to finish`);
+}
+
+async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+const script = join(root, 'scripts/local-cluster.sh');
+
+function clusterUp(dir: string, nodes: string): Promise<string> {
+  return new Promise((resolvePath, reject) => {
+    // --watch-pid: the cluster goes down by itself should this process die without cleaning up.
+    const child = spawn('sh', [script, 'up', '--full', '--dir', dir, '--nodes', nodes, '--watch-pid', String(process.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.on('error', reject).on('close', (code) => {
+      const last = out.trimEnd().split('\n').at(-1) ?? '';
+      if (code === 0 && last.startsWith('KUBECONFIG=')) resolvePath(last.slice('KUBECONFIG='.length));
+      else reject(new Error(`local-cluster.sh up failed (exit ${String(code)})`));
+    });
+  });
+}
+
+function clusterDown(dir: string): Promise<void> {
+  return new Promise((done) => {
+    spawn('sh', [script, 'down', '--dir', dir], { stdio: 'ignore' }).on('close', () => {
+      done();
+    });
+  });
+}
