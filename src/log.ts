@@ -8,9 +8,13 @@ export const REDACT_PATHS = [
   'cedanaToken',
   '*.cedanaToken',
   'authorization',
+  'Authorization',
   'headers.authorization',
+  'headers.Authorization',
   '*.headers.authorization',
+  '*.headers.Authorization',
   'req.headers.authorization',
+  'req.headers.Authorization',
 ];
 
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {

@@ -110,7 +110,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return undefined;
   };
   const tokenFile = pick('cedana-token-file', 'CEDANA_AUTH_TOKEN_FILE');
-  let token = env.CEDANA_AUTH_TOKEN ?? '';
+  let token = (env.CEDANA_AUTH_TOKEN ?? '').trim();
   if (tokenFile) {
     try {
       token = readFileSync(tokenFile, 'utf8').trim();
@@ -145,7 +145,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const field = first?.path.join('.') ?? 'config';
-    const missing = first?.code === 'invalid_type' && first.input === undefined;
+    // Missing means the setting was not given at all, not that it failed to parse.
+    const missing = first !== undefined && !(String(first.path[0]) in defined);
     throw new ConfigError(`${field}: ${missing ? `is required (${HOW_TO_SET[field] ?? 'see cedana-operator run --help'})` : (first?.message ?? 'invalid')}`);
   }
   if (parsed.data.pollIntervalMax < parsed.data.pollInterval) throw new ConfigError('pollIntervalMax: must not be shorter than pollInterval');

@@ -58,7 +58,8 @@ export function triage(err: unknown): Triage {
 
 /** Poll fast at first, then slower: a quarter of the time waited so far, within [min, max]. */
 export const pollDelay = (sinceIso: string | undefined, minMs: number, maxMs: number, now = Date.now()): number => {
-  const elapsed = sinceIso ? Math.max(0, now - Date.parse(sinceIso)) : 0;
+  const since = sinceIso ? Date.parse(sinceIso) : NaN;
+  const elapsed = Number.isNaN(since) ? 0 : Math.max(0, now - since);
   return Math.round(Math.min(maxMs, Math.max(minMs, elapsed / 4)));
 };
 

@@ -57,7 +57,8 @@ export class WorkQueue {
   /** Add after a delay; of several pending delays for one key, the earliest wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.stopping) return;
-    if (delayMs <= 0) {
+    if (!(delayMs > 0)) {
+      // zero, negative or NaN: now
       this.add(key);
       return;
     }
@@ -80,7 +81,7 @@ export class WorkQueue {
   addRateLimited(key: string, minDelayMs = 0): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = Math.min(this.backoff.maxMs, Math.max(minDelayMs, jittered(exponentialDelay(this.backoff, n))));
+    const delay = Math.max(minDelayMs, jittered(exponentialDelay(this.backoff, n)));
     this.addAfter(key, delay);
     return delay;
   }

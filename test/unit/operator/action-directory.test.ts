@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CedanaClient } from '../../../src/cedana/client.ts';
+import type { Action } from '../../../src/cedana/schemas.ts';
+import { ActionDirectory } from '../../../src/controllers/action-directory.ts';
+
+const action = (id: string, type = 'checkpoint'): Action => ({
+  action_id: id,
+  checkpoint_id: '00000000-0000-0000-0000-000000000000',
+  details: {},
+  gpu: '',
+  platform: 'k8s',
+  status: 'ready',
+  type,
+});
+
+/** A listActions whose answers the test hands out one at a time. */
+function fakeCedana() {
+  const calls: (string | undefined)[] = [];
+  const pending: { resolve: (a: Action[]) => void; reject: (e: Error) => void }[] = [];
+  const client = {
+    listActions(filter: { type?: string } = {}): Promise<Action[]> {
+      calls.push(filter.type);
+      return new Promise<Action[]>((resolve, reject) => pending.push({ resolve, reject }));
+    },
+  };
+  const next = () => {
+    const p = pending.shift();
+    if (!p) throw new Error('no listActions call is pending');
+    return p;
+  };
+  return { cedana: client as unknown as CedanaClient, calls, next };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ActionDirectory', () => {
+  it('shares one listing between concurrent lookups', async () => {
+    const { cedana, calls, next } = fakeCedana();
+    const dir = new ActionDirectory(cedana, 1000);
+    const a = dir.find('a1', 'checkpoint');
+    const b = dir.find('b2', 'checkpoint');
+    const missing = dir.find('zz', 'checkpoint');
+    expect(calls).toEqual(['checkpoint']);
+    next().resolve([action('a1'), action('b2')]);
+    expect(await a).toEqual(action('a1'));
+    expect(await b).toEqual(action('b2'));
+    expect(await missing).toBeUndefined();
+    expect(calls).toEqual(['checkpoint']);
+  });
+
+  it('keeps one listing per action type', async () => {
+    const { cedana, calls, next } = fakeCedana();
+    const dir = new ActionDirectory(cedana, 1000);
+    const c = dir.find('c1', 'checkpoint');
+    const r = dir.find('r1', 'restore');
+    expect(calls).toEqual(['checkpoint', 'restore']);
+    next().resolve([action('c1')]);
+    next().resolve([action('r1', 'restore')]);
+    expect(await c).toEqual(action('c1'));
+    expect(await r).toEqual(action('r1', 'restore'));
+  });
+
+  it('answers from a listing younger than maxAgeMs and lists again once it is older', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    const { cedana, calls, next } = fakeCedana();
+    const dir = new ActionDirectory(cedana, 1000);
+    const first = dir.find('a1', 'checkpoint');
+    next().resolve([action('a1')]);
+    await first;
+    vi.setSystemTime(new Date('2026-01-01T00:00:00.900Z'));
+    expect(await dir.find('a1', 'checkpoint')).toEqual(action('a1'));
+    expect(calls).toHaveLength(1);
+    vi.setSystemTime(new Date('2026-01-01T00:00:01.200Z'));
+    const fresh = dir.find('a2', 'checkpoint');
+    expect(calls).toHaveLength(2);
+    next().resolve([action('a1'), action('a2')]);
+    expect(await fresh).toEqual(action('a2'));
+  });
+
+  it('does not cache a failed listing', async () => {
+    const { cedana, calls, next } = fakeCedana();
+    const dir = new ActionDirectory(cedana, 60_000);
+    const a = dir.find('a1', 'checkpoint');
+    const b = dir.find('a1', 'checkpoint');
+    next().reject(new Error('HTTP 503'));
+    await expect(a).rejects.toThrow('HTTP 503');
+    await expect(b).rejects.toThrow('HTTP 503');
+    const again = dir.find('a1', 'checkpoint');
+    expect(calls).toHaveLength(2);
+    next().resolve([action('a1')]);
+    expect(await again).toEqual(action('a1'));
+  });
+});
