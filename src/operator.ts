@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { CedanaClient } from './cedana/client.ts';
 import type { Config } from './config/config.ts';
 import { API_VERSION } from './api/meta.ts';
-import { Pod, RESTORE_ACTION_LABEL } from './api/pod.ts';
+import { LABELS, Node, Pod, RESTORE_ACTION_LABEL } from './api/pod.ts';
+import { CheckpointPolicy } from './api/checkpointpolicy.ts';
 import { PodCheckpoint } from './api/podcheckpoint.ts';
 import { PodRestore } from './api/podrestore.ts';
 import { makeClients } from './kube/clients.ts';
@@ -20,6 +21,10 @@ import { WorkQueue, type ReconcileResult } from './kube/workqueue.ts';
 import { ActionDirectory } from './controllers/action-directory.ts';
 import { PodCheckpointController } from './controllers/podcheckpoint.ts';
 import { PodRestoreController } from './controllers/podrestore.ts';
+import { CheckpointPolicyController } from './controllers/checkpoint-policy.ts';
+import { EvacuationRestoreController } from './controllers/evacuation-restore.ts';
+import { NodeTerminationController } from './controllers/node-termination.ts';
+import { Protection } from './controllers/protection.ts';
 import { StaleObjectError } from './controllers/reconcile-kit.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startHttpServer } from './server/http-server.ts';
@@ -59,9 +64,15 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   });
 
   const scopes = config.namespaces.length > 0 ? config.namespaces : [undefined];
-  const group = <T extends Keyed>(name: string, path: (ns: string | undefined) => string, parse: (raw: unknown) => T, indexers: Record<string, (o: T) => string[]>) =>
+  const group = <T extends Keyed>(
+    name: string,
+    path: (ns: string | undefined) => string,
+    parse: (raw: unknown) => T,
+    indexers: Record<string, (o: T) => string[]>,
+    namespaced = true,
+  ) =>
     new InformerGroup(
-      scopes.map(
+      (namespaced ? scopes : [undefined]).map(
         (ns) =>
           new Informer<T>({
             name,
@@ -79,6 +90,8 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   const crPath = (plural: string) => (ns: string | undefined) => `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
   const pods = group('pods', (ns) => `/api/v1${ns ? `/namespaces/${ns}` : ''}/pods`, (raw) => Pod.parse(raw), {
     node: (p) => (p.spec.nodeName ? [p.spec.nodeName] : []),
+    uid: (p) => (p.metadata.uid ? [p.metadata.uid] : []),
+    namespace: (p) => [p.metadata.namespace ?? ''],
     restoreAction: (p) => {
       const id = p.metadata.labels?.[RESTORE_ACTION_LABEL];
       return id ? [id] : [];
@@ -87,11 +100,29 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   const checkpoints = group('podcheckpoints', crPath('podcheckpoints'), (raw) => PodCheckpoint.parse(raw), {
     actionId: (c) => (c.status?.actionId ? [c.status.actionId] : []),
     pod: (c) => [`${c.metadata.namespace ?? ''}/${c.spec.podName}`],
+    podUID: (c) => {
+      const uids = new Set<string>();
+      if (c.status?.podUID) uids.add(c.status.podUID);
+      const labelled = c.metadata.labels?.[LABELS.podUID];
+      if (labelled) uids.add(labelled);
+      return [...uids];
+    },
+    owner: (c) => (c.metadata.ownerReferences ?? []).map((o) => o.uid),
+    evacuationNode: (c) => {
+      const node = c.metadata.labels?.[LABELS.node];
+      return node && c.metadata.labels?.[LABELS.trigger] === 'evacuation' ? [node] : [];
+    },
   });
   const restores = group('podrestores', crPath('podrestores'), (raw) => PodRestore.parse(raw), {
     checkpointRef: (r) => (r.spec.checkpointRef ? [`${r.metadata.namespace ?? ''}/${r.spec.checkpointRef.name}`] : []),
     restoreActionId: (r) => (r.status?.restoreActionId ? [r.status.restoreActionId] : []),
   });
+
+  const nodes = group('nodes', () => '/api/v1/nodes', (raw) => Node.parse(raw), {}, false);
+  const policies = group('checkpointpolicies', crPath('checkpointpolicies'), (raw) => CheckpointPolicy.parse(raw), {
+    namespace: (p) => [p.metadata.namespace ?? ''],
+  });
+  const protection = new Protection(policies);
 
   const objects = new CustomObjects(clients.custom);
   const events = new EventRecorder(clients.core, log, config.identity);
@@ -130,12 +161,44 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   const checkpointQueue = queue('podcheckpoint', (key) => checkpointController.reconcile(key));
   const restoreQueue = queue('podrestore', (key) => restoreController.reconcile(key));
 
+  const policyController = new CheckpointPolicyController({
+    policies, pods, checkpoints, restores, protection, objects, events, minHeartbeatIntervalMs: config.minHeartbeatInterval, metrics, log,
+  });
+  const evacuationController = new EvacuationRestoreController({ checkpoints, pods, nodes, objects, metrics, log });
+  const policyQueue = queue('checkpointpolicy', (key) => policyController.reconcile(key));
+  const evacuationQueue = queue('evacuation-restore', (key) => evacuationController.reconcile(key));
+  const nodeController = new NodeTerminationController({
+    nodes, pods, checkpoints, protection, objects, events, metrics, log,
+    terminatingTaints: config.terminatingTaints,
+    notReadyGraceMs: config.nodeNotReadyGrace,
+    concurrency: config.terminationConcurrency,
+    onPodsLeft: (nodeName) => {
+      for (const c of checkpoints.byIndex('evacuationNode', nodeName)) evacuationQueue.add(keyOf(c));
+    },
+    onPodsLost: (policy, lost) => {
+      policyController.recordLost(policy, lost);
+      policyQueue.add(keyOf(policy));
+    },
+  });
+  const nodeQueue = queue('node-termination', (key) => nodeController.reconcile(key));
+  const queues = [checkpointQueue, restoreQueue, policyQueue, evacuationQueue, nodeQueue];
+  const policiesOf = (namespace: string | undefined) => policies.byIndex('namespace', namespace ?? '');
+
   checkpoints.onEvent((e) => {
     if (specOrLifecycleChanged(e)) checkpointQueue.add(keyOf(e.obj));
     // A checkpoint that turned Ready (or Failed) releases the restores waiting for it.
     if (e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined)) {
       for (const r of restores.byIndex('checkpointRef', keyOf(e.obj))) restoreQueue.add(keyOf(r));
+      if (e.obj.metadata.labels?.[LABELS.trigger] === 'evacuation') evacuationQueue.add(keyOf(e.obj));
+      // retention counts Ready checkpoints
+      for (const p of policiesOf(e.obj.metadata.namespace)) if (e.obj.metadata.ownerReferences?.some((o) => o.uid === p.metadata.uid)) policyQueue.add(keyOf(p));
     }
+  });
+  nodes.onEvent((e) => {
+    nodeQueue.add(e.obj.metadata.name);
+  });
+  policies.onEvent((e) => {
+    if (specOrLifecycleChanged(e)) policyQueue.add(keyOf(e.obj));
   });
   restores.onEvent((e) => {
     if (specOrLifecycleChanged(e)) restoreQueue.add(keyOf(e.obj));
@@ -143,9 +206,16 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   pods.onEvent((e) => {
     const id = e.obj.metadata.labels?.[RESTORE_ACTION_LABEL];
     if (id && e.type !== 'delete') for (const r of restores.byIndex('restoreActionId', id)) restoreQueue.add(keyOf(r));
+    // A pod that left its node (deleted, evicted, rebound) may complete an evacuation.
+    if (e.type === 'delete' || (e.type === 'update' && e.obj.spec.nodeName !== e.old.spec.nodeName)) {
+      for (const c of checkpoints.byIndex('podUID', e.obj.metadata.uid ?? '')) if (c.metadata.labels?.[LABELS.trigger] === 'evacuation') evacuationQueue.add(keyOf(c));
+    }
+    // Protected-pod counts and heartbeats follow pods coming, going and changing labels.
+    const relabelled = e.type === 'update' && JSON.stringify(e.obj.metadata.labels) !== JSON.stringify(e.old.metadata.labels);
+    if (e.type !== 'update' || relabelled) for (const p of policiesOf(e.obj.metadata.namespace)) policyQueue.add(keyOf(p));
   });
 
-  const informers = [pods, checkpoints, restores];
+  const informers = [pods, checkpoints, restores, nodes, policies];
   for (const i of informers) i.start();
   const http = await startHttpServer({ bindAddress: config.httpBindAddress, registry: metrics.registry, ready: () => informers.every((i) => i.hasSynced()) });
   log.info({ http: http.url, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', cedana: config.cedanaUrl, clusterId: config.clusterId }, 'operator started');
@@ -166,8 +236,10 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     // Everything in the caches gets one look: work may have been left half done by a predecessor.
     for (const c of checkpoints.list()) checkpointQueue.add(keyOf(c));
     for (const r of restores.list()) restoreQueue.add(keyOf(r));
-    checkpointQueue.start();
-    restoreQueue.start();
+    for (const p of policies.list()) policyQueue.add(keyOf(p));
+    for (const n of nodes.list()) nodeQueue.add(n.metadata.name);
+    for (const c of checkpoints.list()) if (c.metadata.labels?.[LABELS.trigger] === 'evacuation') evacuationQueue.add(keyOf(c));
+    for (const q of queues) q.start();
     log.info({ identity: config.identity }, 'controllers running');
     if (!elector) {
       await new Promise<void>((resolve) => stopSignal.push(resolve));
@@ -188,7 +260,7 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
       state.stopping = true;
       log.info('stopping: finishing in-flight reconciles');
       // Stop taking work and let in-flight reconciles finish; what is queued is picked up by the next leader.
-      await Promise.all([checkpointQueue.shutdown(), restoreQueue.shutdown()]);
+      await Promise.all(queues.map((q) => q.shutdown()));
       state.leading = false;
       metrics.leader.set(0);
       await elector?.stop();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { GROUP, VERSION } from './meta.ts';
 import { PodCheckpointSpec, PodCheckpointStatus } from './podcheckpoint.ts';
 import { PodRestoreSpec, PodRestoreStatus } from './podrestore.ts';
+import { CheckpointPolicySpec, CheckpointPolicyStatus } from './checkpointpolicy.ts';
 
 interface PrinterColumn {
   name: string;
@@ -66,17 +67,34 @@ export const crdSources: CrdSource[] = [
       age,
     ],
   },
+  {
+    kind: 'CheckpointPolicy',
+    plural: 'checkpointpolicies',
+    singular: 'checkpointpolicy',
+    shortNames: ['ckptpol'],
+    description: 'Protects the pods it selects: checkpoint and restore around node loss, periodic heartbeats, retention.',
+    spec: CheckpointPolicySpec,
+    status: CheckpointPolicyStatus,
+    printerColumns: [
+      { name: 'Protected', type: 'integer', jsonPath: '.status.protectedPods', description: 'Pods the policy protects now' },
+      { name: 'Heartbeat', type: 'string', jsonPath: '.spec.heartbeat.interval' },
+      { name: 'Last-Heartbeat', type: 'date', jsonPath: '.status.lastHeartbeat', priority: 1 },
+      { name: 'Keep', type: 'integer', jsonPath: '.spec.retention.keepLast', priority: 1 },
+      readyColumn,
+      age,
+    ],
+  },
 ];
 
 type Json = Record<string, unknown>;
 
-/** zod's JSON Schema, made structural for apiextensions: no $schema, no additionalProperties: false, no ±2^53 bounds. */
+/** zod's JSON Schema, made structural for apiextensions: no $schema, propertyNames, additionalProperties: false or ±2^53 bounds. */
 export function structural(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(structural);
   if (schema === null || typeof schema !== 'object') return schema;
   const out: Json = {};
   for (const [key, value] of Object.entries(schema as Json)) {
-    if (key === '$schema' || key === 'id') continue;
+    if (key === '$schema' || key === 'id' || key === 'propertyNames') continue; // not allowed in structural schemas
     if (key === 'additionalProperties' && value === false) continue;
     if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) === Number.MAX_SAFE_INTEGER) continue;
     out[key] = key === 'x-kubernetes-validations' || key === 'x-kubernetes-list-map-keys' || key === 'enum' ? value : structural(value);

@@ -22,3 +22,31 @@ export type Pod = z.infer<typeof Pod>;
 
 /** Labels the (simulated or real) Cedana side puts on a restored pod. */
 export const RESTORE_ACTION_LABEL = 'cedana.ai/restore-action-id';
+
+export const Node = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: ObjectMeta,
+  spec: z
+    .looseObject({
+      unschedulable: z.boolean().optional(),
+      taints: z.array(z.looseObject({ key: z.string(), value: z.string().optional(), effect: z.string() })).optional(),
+    })
+    .optional(),
+  status: z
+    .looseObject({
+      conditions: z.array(z.looseObject({ type: z.string(), status: z.string(), lastTransitionTime: z.string().optional() })).optional(),
+    })
+    .optional(),
+});
+export type Node = z.infer<typeof Node>;
+
+/** Labels on the PodCheckpoints and PodRestores the operator creates by itself. */
+export const LABELS = {
+  pod: 'cedana.ai/pod',
+  podUID: 'cedana.ai/pod-uid',
+  node: 'cedana.ai/node',
+  trigger: 'cedana.ai/trigger',
+} as const;
+/** On a termination checkpoint: the restore reason, or "none" when the policy says not to restore. */
+export const RESTORE_REASON_ANNOTATION = 'cedana.ai/restore-reason';

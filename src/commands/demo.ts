@@ -50,7 +50,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    say(`1/6  starting a local control plane with ${values.nodes ?? '3'} kwok nodes (the first run builds it from source: allow 20-40 minutes)`);
+    say(`1/6  starting a local control plane with ${values.nodes ?? '3'} kwok nodes (the first run builds it from source: allow 15 minutes)`);
     const kubeconfig = await clusterUp(dir, values.nodes ?? '3');
     cleanups.push(async () => {
       await clusterDown(dir);

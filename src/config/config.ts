@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { DEFAULT_TERMINATING_TAINTS } from '../controllers/node-signals.ts';
 
 const duration = (min: number) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -35,6 +36,10 @@ export const ConfigSchema = z.object({
   leaseName: z.string().min(1).default('cedana-operator-leader'),
   identity: z.string().min(1),
   httpBindAddress: hostPort.default('127.0.0.1:8081'),
+  terminatingTaints: z.array(z.string().regex(/^[\w./-]+(=[\w./-]*)?$/, { message: 'must be taint keys, or key=value' })).default(DEFAULT_TERMINATING_TAINTS),
+  nodeNotReadyGrace: duration(1000).default(300_000),
+  terminationConcurrency: intFrom(1, 1024).default(32),
+  minHeartbeatInterval: duration(100).default(60_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   kubeconfig: z.string().optional(),
 });
@@ -60,6 +65,11 @@ also be given by its environment variable.
   --lease-name NAME           LEASE_NAME            (default cedana-operator-leader)
   --identity ID               POD_NAME              this replica's identity (default: hostname-pid)
   --http-bind-address H:P     HTTP_BIND_ADDRESS     /metrics, /healthz, /readyz (default 127.0.0.1:8081)
+  --terminating-taints LIST   TERMINATING_TAINTS    taints (key or key=value) that mean "node going away"
+                                                    (default: AWS NTH, Karpenter, cluster-autoscaler, GCP, out-of-service, shutdown)
+  --node-not-ready-grace DUR  NODE_NOT_READY_GRACE  NotReady this long counts as gone without notice (default 5m)
+  --termination-concurrency N TERMINATION_CONCURRENCY  PodCheckpoints created at once for one node (default 32)
+  --min-heartbeat-interval DUR MIN_HEARTBEAT_INTERVAL  shortest heartbeat a policy may ask for (default 1m)
   --log-level LEVEL           LOG_LEVEL             trace|debug|info|warn|error (default info)
   --kubeconfig PATH           KUBECONFIG            kubeconfig (default: in-cluster, then ~/.kube/config)
 `;
@@ -97,6 +107,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         identity: { type: 'string' },
         'http-bind-address': { type: 'string' },
         'log-level': { type: 'string' },
+        'terminating-taints': { type: 'string' },
+        'node-not-ready-grace': { type: 'string' },
+        'termination-concurrency': { type: 'string' },
+        'min-heartbeat-interval': { type: 'string' },
         kubeconfig: { type: 'string' },
       },
     }));
@@ -138,6 +152,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     identity: pick('identity', 'POD_NAME') ?? `${hostname()}-${process.pid}`,
     httpBindAddress: pick('http-bind-address', 'HTTP_BIND_ADDRESS'),
     logLevel: pick('log-level', 'LOG_LEVEL'),
+    terminatingTaints: pick('terminating-taints', 'TERMINATING_TAINTS')?.split(',').map((t) => t.trim()).filter(Boolean),
+    nodeNotReadyGrace: pick('node-not-ready-grace', 'NODE_NOT_READY_GRACE'),
+    terminationConcurrency: pick('termination-concurrency', 'TERMINATION_CONCURRENCY'),
+    minHeartbeatInterval: pick('min-heartbeat-interval', 'MIN_HEARTBEAT_INTERVAL'),
     kubeconfig: pick('kubeconfig', 'KUBECONFIG'),
   };
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));

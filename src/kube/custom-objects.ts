@@ -38,6 +38,17 @@ export class CustomObjects {
     return this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, body, fieldManager: FIELD_MANAGER });
   }
 
+  /** Creates unless an object of that name exists: names chosen deterministically make this idempotent. */
+  async createIfAbsent(plural: string, namespace: string, body: object): Promise<'created' | 'exists'> {
+    try {
+      await this.create(plural, namespace, body);
+      return 'created';
+    } catch (err) {
+      if (statusCodeOf(err) === 409) return 'exists';
+      throw err;
+    }
+  }
+
   /** Deletes; already gone is success. */
   async delete(ref: Ref): Promise<void> {
     try {

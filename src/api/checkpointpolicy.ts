@@ -1,0 +1,57 @@
+// CheckpointPolicy: which pods of a namespace are protected, and how.
+import { z } from 'zod';
+import { CheckpointKind } from './podcheckpoint.ts';
+import { Conditions, typedObject } from './meta.ts';
+
+export const LabelSelector = z
+  .object({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z
+      .array(
+        z.object({
+          key: z.string().min(1),
+          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+          values: z.array(z.string()).optional(),
+        }).meta({
+          'x-kubernetes-validations': [
+            {
+              rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+              message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+            },
+          ],
+        }),
+      )
+      .optional(),
+  })
+  .meta({ description: 'Pods of this namespace that the policy protects (metav1.LabelSelector).' });
+export type LabelSelector = z.infer<typeof LabelSelector>;
+
+/** Go-style duration, as the CRD accepts it: 30s, 5m, 1h30m. */
+const DURATION = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
+export const CheckpointPolicySpec = z.object({
+  selector: LabelSelector,
+  onNodeTermination: z
+    .object({
+      checkpoint: z.boolean().default(true).meta({ description: 'Checkpoint protected pods of a node that is going away.' }),
+      restore: z.boolean().default(true).meta({ description: 'Restore them elsewhere once they have left the node.' }),
+      kind: CheckpointKind.default('simple'),
+    })
+    .default({ checkpoint: true, restore: true, kind: 'simple' }),
+  heartbeat: z
+    .object({ interval: z.string().regex(new RegExp(DURATION)).meta({ description: 'Periodic checkpoints (reason heartbeat), e.g. 30m.' }) })
+    .optional(),
+  retention: z.object({ keepLast: z.int().min(1).max(1000).meta({ description: 'Ready checkpoints kept per pod; older ones are deprecated and deleted.' }) }).optional(),
+});
+
+export const CheckpointPolicyStatus = z.object({
+  protectedPods: z.int().optional(),
+  lastHeartbeat: z.string().optional(),
+  lostPods: z.array(z.string()).optional().meta({ description: 'Pods lost with their node and no Ready checkpoint to restore from.' }),
+  observedGeneration: z.int().optional(),
+  conditions: Conditions.optional(),
+});
+
+export const CheckpointPolicy = typedObject('CheckpointPolicy', CheckpointPolicySpec, CheckpointPolicyStatus);
+export type CheckpointPolicy = z.infer<typeof CheckpointPolicy>;
+export type CheckpointPolicyStatus = z.infer<typeof CheckpointPolicyStatus>;
