@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'charts/', 'deploy/', 'crds/', 'openapi/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'charts/', 'deploy/', 'crds/', 'openapi/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,4 +1,8 @@
 // cedana-operator command line: one binary, subcommands for the operator, the simulator and the demo.
+import { demoCommand } from './commands/demo.ts';
+import { runCommand } from './commands/run.ts';
+import { simulatorCommand } from './simulator/cli.ts';
+
 const HELP = `Usage: cedana-operator <command> [options]
 
 Commands:
@@ -8,7 +12,7 @@ Commands:
   help        Show this help
 `;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case undefined:
@@ -17,10 +21,16 @@ function main(argv: string[]): number {
     case '-h':
       process.stdout.write(HELP);
       return 0;
+    case 'run':
+      return runCommand(argv.slice(1));
+    case 'demo':
+      return demoCommand(argv.slice(1));
+    case 'simulator':
+      return simulatorCommand(argv.slice(1));
     default:
       process.stderr.write(`cedana-operator: unknown command '${command}'\n\n${HELP}`);
       return 2;
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

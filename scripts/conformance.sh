@@ -1,0 +1,73 @@
+#!/bin/sh
+# Conformance of the simulator, checked by a client no one here wrote: schemathesis generates
+# requests from openapi/cedana.json (valid and invalid ones, plus stateful sequences) and checks
+# every answer against the document. Exits non-zero on any failure.
+#   sh scripts/conformance.sh            # CONFORMANCE_MAX_EXAMPLES (100) per operation, CONFORMANCE_SEED (1)
+# schemathesis is installed once into a venv cached outside the repo, keyed by its version.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=${SCHEMATHESIS_VERSION:-4.32.5}
+max_examples=${CONFORMANCE_MAX_EXAMPLES:-100}
+seed=${CONFORMANCE_SEED:-1}
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/cedana-operator/schemathesis-$version"
+
+if [ ! -f "$venv/.installed" ]; then
+  echo "conformance: installing schemathesis $version into $venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+  touch "$venv/.installed"
+fi
+
+work=$(mktemp -d)
+sim_pid=
+cleanup() {
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SIM_TOKEN="conformance-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+export SIM_TOKEN
+# The token goes through the environment, not the command line.
+CEDANA_AUTH_TOKEN="$SIM_TOKEN" "$root/bin/cedana-operator" simulator --listen 127.0.0.1:0 --step-ms 50 --log-level warn >"$work/sim.out" 2>"$work/sim.err" &
+sim_pid=$!
+
+url=
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/^cedana simulator listening on //p' "$work/sim.out")
+  [ -n "$url" ] && break
+  kill -0 "$sim_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "conformance: the simulator did not start" >&2
+  cat "$work/sim.err" >&2
+  exit 1
+fi
+
+# Data for the operations that need an existing id (see test/contract/schemathesis.toml).
+SIM_POD_ID=conformance-pod
+export SIM_POD_ID
+SIM_CHECKPOINT_ID=$(python3 - "$url" <<'PY'
+import json, os, sys, urllib.request
+url, token = sys.argv[1], os.environ["SIM_TOKEN"]
+def call(method, path, body=None):
+    req = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return r.read().decode()
+call("POST", "/v2/checkpoint/pod", {"pod_id": os.environ["SIM_POD_ID"], "pod_name": "conformance", "namespace": "default"})
+print(call("POST", "/v2/checkpoints"))
+PY
+)
+export SIM_CHECKPOINT_ID
+
+cd "$work"
+started=$(date +%s)
+status=0
+"$venv/bin/st" --config-file "$root/test/contract/schemathesis.toml" run "$root/openapi/cedana.json" \
+  --url "$url" --checks all --max-examples "$max_examples" --seed "$seed" || status=$?
+echo "conformance: schemathesis $version, $max_examples examples per operation, seed $seed: exit $status in $(( $(date +%s) - started ))s" >&2
+exit "$status"
