@@ -25,6 +25,8 @@ import { CheckpointPolicyController } from './controllers/checkpoint-policy.ts';
 import { EvacuationRestoreController } from './controllers/evacuation-restore.ts';
 import { NodeTerminationController } from './controllers/node-termination.ts';
 import { Protection } from './controllers/protection.ts';
+import { HeartbeatClock } from './controllers/heartbeat-clock.ts';
+import { PodProtectionController } from './controllers/pod-protection.ts';
 import { StaleObjectError } from './controllers/reconcile-kit.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startHttpServer } from './server/http-server.ts';
@@ -122,7 +124,7 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   const policies = group('checkpointpolicies', crPath('checkpointpolicies'), (raw) => CheckpointPolicy.parse(raw), {
     namespace: (p) => [p.metadata.namespace ?? ''],
   });
-  const protection = new Protection(policies);
+  const protection = new Protection(policies, config.minHeartbeatInterval);
 
   const objects = new CustomObjects(clients.custom);
   const events = new EventRecorder(clients.core, log, config.identity);
@@ -170,6 +172,7 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
   const nodeController = new NodeTerminationController({
     nodes, pods, checkpoints, protection, objects, events, metrics, log,
     terminatingTaints: config.terminatingTaints,
+    earlyTaints: config.earlyTaints,
     notReadyGraceMs: config.nodeNotReadyGrace,
     concurrency: config.terminationConcurrency,
     onPodsLeft: (nodeName) => {
@@ -181,7 +184,11 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     },
   });
   const nodeQueue = queue('node-termination', (key) => nodeController.reconcile(key));
-  const queues = [checkpointQueue, restoreQueue, policyQueue, evacuationQueue, nodeQueue];
+  const podProtection = new PodProtectionController({
+    pods, checkpoints, restores, protection, objects, events, clock: new HeartbeatClock(), labelHeartbeatKeepLast: config.labelHeartbeatKeepLast, log,
+  });
+  const podQueue = queue('pod-protection', (key) => podProtection.reconcile(key));
+  const queues = [checkpointQueue, restoreQueue, policyQueue, evacuationQueue, nodeQueue, podQueue];
   const policiesOf = (namespace: string | undefined) => policies.byIndex('namespace', namespace ?? '');
 
   checkpoints.onEvent((e) => {
@@ -213,6 +220,10 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     // Protected-pod counts and heartbeats follow pods coming, going and changing labels.
     const relabelled = e.type === 'update' && JSON.stringify(e.obj.metadata.labels) !== JSON.stringify(e.old.metadata.labels);
     if (e.type !== 'update' || relabelled) for (const p of policiesOf(e.obj.metadata.namespace)) policyQueue.add(keyOf(p));
+    // Cedana's labels, and a DisruptionTarget condition appearing.
+    const disrupted = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === 'DisruptionTarget' && c.status === 'True') === true;
+    if (e.type === 'add' || relabelled || (e.type === 'update' && disrupted(e.obj) && !disrupted(e.old))) podQueue.add(keyOf(e.obj));
+    if (e.type === 'delete') podProtection.forget(e.obj.metadata.uid ?? '');
   });
 
   const informers = [pods, checkpoints, restores, nodes, policies];
@@ -238,6 +249,7 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     for (const r of restores.list()) restoreQueue.add(keyOf(r));
     for (const p of policies.list()) policyQueue.add(keyOf(p));
     for (const n of nodes.list()) nodeQueue.add(n.metadata.name);
+    for (const p of pods.list()) podQueue.add(keyOf(p));
     for (const c of checkpoints.list()) if (c.metadata.labels?.[LABELS.trigger] === 'evacuation') evacuationQueue.add(keyOf(c));
     for (const q of queues) q.start();
     log.info({ identity: config.identity }, 'controllers running');

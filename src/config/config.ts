@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
-import { DEFAULT_TERMINATING_TAINTS } from '../controllers/node-signals.ts';
+import { DEFAULT_EARLY_TAINTS, DEFAULT_TERMINATING_TAINTS } from '../controllers/node-signals.ts';
 
 const duration = (min: number) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -37,6 +37,8 @@ export const ConfigSchema = z.object({
   identity: z.string().min(1),
   httpBindAddress: hostPort.default('127.0.0.1:8081'),
   terminatingTaints: z.array(z.string().regex(/^[\w./-]+(=[\w./-]*)?$/, { message: 'must be taint keys, or key=value' })).default(DEFAULT_TERMINATING_TAINTS),
+  earlyTaints: z.array(z.string().regex(/^[\w./-]+(=[\w./-]*)?$/, { message: 'must be taint keys, or key=value' })).default(DEFAULT_EARLY_TAINTS),
+  labelHeartbeatKeepLast: intFrom(1, 1000).default(3),
   nodeNotReadyGrace: duration(1000).default(300_000),
   terminationConcurrency: intFrom(1, 1024).default(32),
   minHeartbeatInterval: duration(100).default(60_000),
@@ -67,6 +69,10 @@ also be given by its environment variable.
   --http-bind-address H:P     HTTP_BIND_ADDRESS     /metrics, /healthz, /readyz (default 127.0.0.1:8081)
   --terminating-taints LIST   TERMINATING_TAINTS    taints (key or key=value) that mean "node going away"
                                                     (default: AWS NTH, Karpenter, cluster-autoscaler, GCP, out-of-service, shutdown)
+  --early-checkpoint-taints LIST EARLY_CHECKPOINT_TAINTS  soft cues: checkpoint early, no restore
+                                                    (default DeletionCandidateOfClusterAutoscaler)
+  --label-heartbeat-keep-last N LABEL_HEARTBEAT_KEEP_LAST  Ready heartbeat checkpoints kept per
+                                                    label-protected pod (default 3)
   --node-not-ready-grace DUR  NODE_NOT_READY_GRACE  NotReady this long counts as gone without notice (default 5m)
   --termination-concurrency N TERMINATION_CONCURRENCY  PodCheckpoints created at once for one node (default 32)
   --min-heartbeat-interval DUR MIN_HEARTBEAT_INTERVAL  shortest heartbeat a policy may ask for (default 1m)
@@ -109,6 +115,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'log-level': { type: 'string' },
         'terminating-taints': { type: 'string' },
         'node-not-ready-grace': { type: 'string' },
+        'early-checkpoint-taints': { type: 'string' },
+        'label-heartbeat-keep-last': { type: 'string' },
         'termination-concurrency': { type: 'string' },
         'min-heartbeat-interval': { type: 'string' },
         kubeconfig: { type: 'string' },
@@ -154,6 +162,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: pick('log-level', 'LOG_LEVEL'),
     terminatingTaints: pick('terminating-taints', 'TERMINATING_TAINTS')?.split(',').map((t) => t.trim()).filter(Boolean),
     nodeNotReadyGrace: pick('node-not-ready-grace', 'NODE_NOT_READY_GRACE'),
+    earlyTaints: pick('early-checkpoint-taints', 'EARLY_CHECKPOINT_TAINTS')?.split(',').map((t) => t.trim()).filter(Boolean),
+    labelHeartbeatKeepLast: pick('label-heartbeat-keep-last', 'LABEL_HEARTBEAT_KEEP_LAST'),
     terminationConcurrency: pick('termination-concurrency', 'TERMINATION_CONCURRENCY'),
     minHeartbeatInterval: pick('min-heartbeat-interval', 'MIN_HEARTBEAT_INTERVAL'),
     kubeconfig: pick('kubeconfig', 'KUBECONFIG'),

@@ -14,7 +14,9 @@ import type { EventRecorder } from '../kube/events.ts';
 import type { Store } from '../kube/informer.ts';
 import type { ReconcileResult } from '../kube/workqueue.ts';
 import type { Metrics } from '../metrics.ts';
-import { derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
+import { HeartbeatClock } from './heartbeat-clock.ts';
+import { ownedMetadata } from './owned-objects.ts';
+import { pruneCheckpoints } from './retention.ts';
 import type { Protection } from './protection.ts';
 import { nowIso, reconcileLogger, writeStatus } from './reconcile-kit.ts';
 
@@ -31,13 +33,9 @@ export interface CheckpointPolicyDeps {
   log: Logger;
 }
 
-/** A stable offset in [0, interval) per pod, so heartbeats do not all fire at once. */
-const offsetOf = (uid: string, intervalMs: number): number => Number.parseInt(shortUid(uid).slice(0, 8), 16) % intervalMs;
-
 export class CheckpointPolicyController {
   private readonly d: CheckpointPolicyDeps;
-  /** The heartbeat slot each pod was last seen in (pod uid → slot number). */
-  private readonly slots = new Map<string, number>();
+  private readonly clock = new HeartbeatClock();
   private readonly lost = new Map<string, string[]>();
   constructor(deps: CheckpointPolicyDeps) {
     this.d = deps;
@@ -94,49 +92,26 @@ export class CheckpointPolicyController {
   }
 
   private async heartbeats(policy: CheckpointPolicy, pods: Pod[], intervalMs: number, log: Logger): Promise<{ took: number; nextMs: number }> {
-    const now = Date.now();
     let took = 0;
     let nextMs = intervalMs;
     for (const pod of pods) {
-      const uid = pod.metadata.uid ?? '';
-      const offset = offsetOf(uid, intervalMs);
-      const slot = Math.floor((now - offset) / intervalMs);
-      nextMs = Math.min(nextMs, (slot + 1) * intervalMs + offset - now);
-      const last = this.slots.get(uid);
-      this.slots.set(uid, slot);
-      // First sight (a new pod, or a restart): its first heartbeat comes at its next slot.
-      if (last === undefined || slot <= last) continue;
-      const name = derivedName(pod.metadata.name, `hb-${shortUid(uid).slice(0, 6)}-${slot.toString(36)}`);
+      const beat = this.clock.check(pod, intervalMs);
+      nextMs = Math.min(nextMs, beat.nextInMs);
+      if (!beat.due) continue;
       const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', {
         apiVersion: 'cedana.ai/v1alpha1',
         kind: 'PodCheckpoint',
-        metadata: ownedMetadata(pod, policy, 'heartbeat', name, pod.spec.nodeName),
+        metadata: ownedMetadata(pod, policy, 'heartbeat', beat.name, pod.spec.nodeName),
         spec: { podName: pod.metadata.name, kind: policy.spec.onNodeTermination.kind, reason: 'heartbeat', deletionPolicy: 'Deprecate' },
       });
       if (outcome === 'created') took++;
     }
     if (took > 0) log.info({ took }, 'heartbeat checkpoints requested');
-    return { took, nextMs: Math.max(100, nextMs + 10) };
+    return { took, nextMs };
   }
 
-  /** Keep the newest keepLast Ready checkpoints of each pod that this policy made; delete the rest (which deprecates them). */
+  /** Keep the newest keepLast Ready checkpoints of each pod that this policy made; delete the rest. */
   private async retain(policy: CheckpointPolicy, keepLast: number, log: Logger): Promise<void> {
-    const byPod = new Map<string, PodCheckpoint[]>();
-    for (const c of this.d.checkpoints.byIndex('owner', policy.metadata.uid ?? '')) {
-      if (c.status?.phase !== 'Ready' || c.metadata.deletionTimestamp) continue;
-      const pod = c.status.podUID ?? c.spec.podName;
-      byPod.set(pod, [...(byPod.get(pod) ?? []), c]);
-    }
-    for (const list of byPod.values()) {
-      list.sort((a, b) => Date.parse(b.status?.completedAt ?? '') - Date.parse(a.status?.completedAt ?? ''));
-      for (const old of list.slice(keepLast)) {
-        const ns = old.metadata.namespace ?? 'default';
-        // A restore still waiting to use it keeps it.
-        const inUse = this.d.restores.byIndex('checkpointRef', `${ns}/${old.metadata.name}`).some((r) => r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed');
-        if (inUse) continue;
-        await this.d.objects.delete({ plural: 'podcheckpoints', namespace: ns, name: old.metadata.name });
-        log.info({ checkpoint: old.metadata.name }, 'retention: deleted an old checkpoint (its finalizer deprecates it in Cedana)');
-      }
-    }
+    await pruneCheckpoints(this.d.objects, this.d.restores, this.d.checkpoints.byIndex('owner', policy.metadata.uid ?? ''), keepLast, log);
   }
 }

@@ -14,12 +14,17 @@ export const DEFAULT_TERMINATING_TAINTS = [
   'cloud.google.com/impending-node-termination',
   'node.kubernetes.io/out-of-service',
   'node.cloudprovider.kubernetes.io/shutdown',
+  'remediator.aks.microsoft.com/unschedulable',
 ];
+
+/** Soft, early signals: worth a checkpoint now, but the node may well stay (no restore). */
+export const DEFAULT_EARLY_TAINTS = ['DeletionCandidateOfClusterAutoscaler'];
 
 export type NodeSignal =
   | { kind: 'none'; recheckAfterMs?: number }
   | { kind: 'terminating'; reason: 'nodeTermination'; cause: string }
   | { kind: 'unschedulable'; reason: 'nodeUnschedulable'; cause: string }
+  | { kind: 'early'; cause: string }
   | { kind: 'gone'; reason: 'nodeTermination'; cause: string };
 
 /** A taint pattern is `key` (any value) or `key=value`. */
@@ -28,7 +33,7 @@ export const taintMatches = (pattern: string, taint: { key: string; value?: stri
   return i < 0 ? taint.key === pattern : taint.key === pattern.slice(0, i) && (taint.value ?? '') === pattern.slice(i + 1);
 };
 
-export function classifyNode(node: Node | undefined, terminatingTaints: readonly string[], notReadyGraceMs: number, now = Date.now()): NodeSignal {
+export function classifyNode(node: Node | undefined, terminatingTaints: readonly string[], notReadyGraceMs: number, earlyTaints: readonly string[] = [], now = Date.now()): NodeSignal {
   if (!node) return { kind: 'gone', reason: 'nodeTermination', cause: 'node deleted' };
   if (node.metadata.deletionTimestamp) return { kind: 'gone', reason: 'nodeTermination', cause: 'node being deleted' };
   for (const taint of node.spec?.taints ?? []) {
@@ -42,5 +47,7 @@ export function classifyNode(node: Node | undefined, terminatingTaints: readonly
     if (node.spec?.unschedulable !== true) return { kind: 'none', recheckAfterMs: notReadyGraceMs - since + 100 };
   }
   if (node.spec?.unschedulable === true) return { kind: 'unschedulable', reason: 'nodeUnschedulable', cause: 'cordoned' };
+  const early = (node.spec?.taints ?? []).find((t) => earlyTaints.some((p) => taintMatches(p, t)));
+  if (early) return { kind: 'early', cause: `taint ${early.key}` };
   return { kind: 'none' };
 }

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import { RESTORE_REASON_ANNOTATION, type Node, type Pod } from '../api/pod.ts';
+import type { Node, Pod } from '../api/pod.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Store } from '../kube/informer.ts';
@@ -13,6 +13,7 @@ import type { ReconcileResult } from '../kube/workqueue.ts';
 import type { Metrics } from '../metrics.ts';
 import { mapBounded } from '../util/concurrency.ts';
 import { classifyNode } from './node-signals.ts';
+import { requestEvacuationCheckpoint } from './evacuation.ts';
 import { derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
 import type { Protection } from './protection.ts';
 import { reconcileLogger } from './reconcile-kit.ts';
@@ -25,6 +26,7 @@ export interface NodeTerminationDeps {
   objects: CustomObjects;
   events: EventRecorder;
   terminatingTaints: readonly string[];
+  earlyTaints: readonly string[];
   notReadyGraceMs: number;
   concurrency: number;
   metrics: Metrics;
@@ -47,7 +49,7 @@ export class NodeTerminationController {
 
   async reconcile(nodeName: string): Promise<ReconcileResult | undefined> {
     const node = this.d.nodes.get(nodeName);
-    const signal = classifyNode(node, this.d.terminatingTaints, this.d.notReadyGraceMs);
+    const signal = classifyNode(node, this.d.terminatingTaints, this.d.notReadyGraceMs, this.d.earlyTaints);
     if (signal.kind === 'none') {
       this.signalSeen.delete(nodeName);
       return signal.recheckAfterMs !== undefined ? { requeueAfterMs: signal.recheckAfterMs } : undefined;
@@ -64,32 +66,29 @@ export class NodeTerminationController {
       return undefined;
     }
 
+    const early = signal.kind === 'early';
     const work = pods.flatMap((pod) => {
-      const policy = this.d.protection.policyFor(pod);
-      return policy?.spec.onNodeTermination.checkpoint ? [{ pod, policy }] : [];
+      const rule = this.d.protection.ruleFor(pod);
+      return rule?.checkpoint ? [{ pod, rule }] : [];
     });
-    const results = await mapBounded(work, this.d.concurrency, async ({ pod, policy }) => {
-      const name = derivedName(pod.metadata.name, `evac-${shortUid(pod.metadata.uid ?? '')}`);
-      const namespace = pod.metadata.namespace ?? 'default';
-      if (this.d.checkpoints.get(`${namespace}/${name}`)) return 'exists';
-      const restoreReason = policy.spec.onNodeTermination.restore ? signal.reason : 'none';
-      const outcome = await this.d.objects.createIfAbsent('podcheckpoints', namespace, {
-        apiVersion: 'cedana.ai/v1alpha1',
-        kind: 'PodCheckpoint',
-        metadata: ownedMetadata(pod, policy, 'evacuation', name, nodeName, { [RESTORE_REASON_ANNOTATION]: restoreReason }),
-        spec: { podName: pod.metadata.name, kind: policy.spec.onNodeTermination.kind, reason: 'manual', deletionPolicy: 'Deprecate' },
+    const reason = signal.kind === 'early' ? 'none' : signal.reason;
+    const results = await mapBounded(work, this.d.concurrency, async ({ pod, rule }) => {
+      const outcome = await requestEvacuationCheckpoint(this.d.objects, this.d.checkpoints, pod, rule, {
+        trigger: early ? 'early' : 'evacuation',
+        restoreReason: signal.kind === 'unschedulable' ? 'nodeUnschedulable' : 'nodeTermination',
+        nodeName,
       });
       if (outcome === 'created') {
-        this.d.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason: signal.reason }, (Date.now() - seen) / 1000);
-        this.d.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', 'CheckpointOnNodeTermination', `Node ${nodeName}: ${signal.cause}; checkpoint ${name} requested`);
+        this.d.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason }, (Date.now() - seen) / 1000);
+        this.d.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', early ? 'EarlyCheckpoint' : 'CheckpointOnNodeTermination', `Node ${nodeName}: ${signal.cause}; checkpoint requested`);
       }
       return outcome;
     });
     const created = results.filter((r) => r.status === 'fulfilled' && r.value === 'created').length;
     const failed = results.filter((r) => r.status === 'rejected');
     if (created > 0) {
-      this.d.metrics.signalToCheckpointRequested.observe({ scope: 'node', reason: signal.reason }, (Date.now() - seen) / 1000);
-      log.info({ signal: signal.cause, created, protected: work.length }, 'node going away: checkpoints requested');
+      this.d.metrics.signalToCheckpointRequested.observe({ scope: 'node', reason }, (Date.now() - seen) / 1000);
+      log.info({ signal: signal.cause, created, protected: work.length }, early ? 'node may go away: early checkpoints requested' : 'node going away: checkpoints requested');
     }
     if (failed.length > 0) {
       const first = failed[0] as PromiseRejectedResult;
@@ -102,8 +101,9 @@ export class NodeTerminationController {
   private async restoreLost(nodeName: string, pods: Pod[], cause: string, log: Logger): Promise<void> {
     const lostByPolicy = new Map<CheckpointPolicy, string[]>();
     for (const pod of pods) {
-      const policy = this.d.protection.policyFor(pod);
-      if (!policy?.spec.onNodeTermination.restore) continue;
+      const rule = this.d.protection.ruleFor(pod);
+      if (!rule?.restore) continue;
+      const policy = rule.policy;
       const uid = pod.metadata.uid ?? '';
       const checkpoints = this.d.checkpoints.byIndex('podUID', uid);
       // An evacuation checkpoint exists: its own restore follows it (EvacuationRestoreController).
@@ -113,9 +113,8 @@ export class NodeTerminationController {
         .sort((a, b) => Date.parse(b.status?.completedAt ?? '') - Date.parse(a.status?.completedAt ?? ''))[0];
       const namespace = pod.metadata.namespace ?? 'default';
       if (!newest) {
-        const lost = lostByPolicy.get(policy) ?? [];
-        lost.push(`${namespace}/${pod.metadata.name}`);
-        lostByPolicy.set(policy, lost);
+        if (policy) lostByPolicy.set(policy, [...(lostByPolicy.get(policy) ?? []), `${namespace}/${pod.metadata.name}`]);
+        else this.d.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Warning', 'PodLost', `Node ${nodeName} (${cause}) is gone and this pod has no Ready checkpoint to restore from`);
         continue;
       }
       const name = derivedName(pod.metadata.name, `lost-${shortUid(uid)}`);

@@ -5,7 +5,7 @@ import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
 import { API_VERSION } from '../api/meta.ts';
 import { LABELS, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
 
-export type Trigger = 'evacuation' | 'heartbeat' | 'node-lost';
+export type Trigger = 'evacuation' | 'early' | 'heartbeat' | 'node-lost';
 
 /** DNS-1123 name: the pod name, cut to fit, then a suffix that makes it unique. */
 export function derivedName(podName: string, suffix: string): string {
@@ -15,6 +15,7 @@ export function derivedName(podName: string, suffix: string): string {
 
 export const shortUid = (uid: string): string => createHash('sha256').update(uid).digest('hex').slice(0, 10);
 
+/** Owned by the protecting policy when there is one; label-protected pods' objects have no owner (the pod's deletion must not take them). */
 export function ownedMetadata(pod: Pod, policy: CheckpointPolicy | undefined, trigger: Trigger, name: string, nodeName: string | undefined, annotations: Record<string, string> = {}) {
   return {
     name,
