@@ -2,11 +2,7 @@
 // kube-apiserver, scheduler, controller manager, kwok fake nodes), the Cedana API simulator
 // playing Cedana and its in-cluster agents, and the operator. It checkpoints a pod, loses the pod,
 // restores it, and narrates each step. Everything it started stops when it ends (or on Ctrl-C).
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
@@ -17,8 +13,9 @@ import { startOperator } from '../operator.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { kubeHooks } from '../simulator/kube-side.ts';
 import { sleep } from '../util/backoff.ts';
+import { clusterScript, repoRoot, startLocalCluster } from '../dev/local-cluster.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = repoRoot;
 const HELP = `Usage: cedana-operator demo [--keep] [--nodes N]
 
 Starts a local Kubernetes control plane (built from source on first use, then cached), the Cedana
@@ -38,7 +35,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'cedana-demo-'));
+  const nodes = Number(values.nodes ?? '3');
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50) {
+    process.stderr.write(`cedana-operator demo: --nodes must be a whole number from 1 to 50 (got '${values.nodes ?? ''}')\n`);
+    return 2;
+  }
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
@@ -50,12 +51,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    say(`1/6  starting a local control plane with ${values.nodes ?? '3'} kwok nodes (the first run builds it from source: allow 15 minutes)`);
-    const kubeconfig = await clusterUp(dir, values.nodes ?? '3');
-    cleanups.push(async () => {
-      await clusterDown(dir);
-      await rm(dir, { recursive: true, force: true });
-    });
+    say(`1/6  starting a local control plane with ${String(nodes)} kwok nodes (the first run builds it from source: allow 15 minutes)`);
+    const cluster = await startLocalCluster({ full: true, nodes, prefix: 'cedana-demo-' });
+    cleanups.push(cluster.down);
+    const { kubeconfig, dir } = cluster;
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     await waitForCrdsEstablished(kc, await applyManifestDir(kc, join(root, 'crds'), 'cedana-operator-demo'));
@@ -146,26 +145,4 @@ async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs:
   }
 }
 
-const script = join(root, 'scripts/local-cluster.sh');
-
-function clusterUp(dir: string, nodes: string): Promise<string> {
-  return new Promise((resolvePath, reject) => {
-    // --watch-pid: the cluster goes down by itself should this process die without cleaning up.
-    const child = spawn('sh', [script, 'up', '--full', '--dir', dir, '--nodes', nodes, '--watch-pid', String(process.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.on('error', reject).on('close', (code) => {
-      const last = out.trimEnd().split('\n').at(-1) ?? '';
-      if (code === 0 && last.startsWith('KUBECONFIG=')) resolvePath(last.slice('KUBECONFIG='.length));
-      else reject(new Error(`local-cluster.sh up failed (exit ${String(code)})`));
-    });
-  });
-}
-
-function clusterDown(dir: string): Promise<void> {
-  return new Promise((done) => {
-    spawn('sh', [script, 'down', '--dir', dir], { stdio: 'ignore' }).on('close', () => {
-      done();
-    });
-  });
-}
+const script = clusterScript;
