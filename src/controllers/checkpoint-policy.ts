@@ -94,7 +94,8 @@ export class CheckpointPolicyController {
   private async heartbeats(policy: CheckpointPolicy, pods: Pod[], intervalMs: number, log: Logger): Promise<{ took: number; nextMs: number }> {
     let took = 0;
     let nextMs = intervalMs;
-    for (const pod of pods) {
+    // Only a running pod has a process to checkpoint.
+    for (const pod of pods.filter((p) => p.status?.phase === 'Running')) {
       const beat = this.clock.check(pod, intervalMs);
       nextMs = Math.min(nextMs, beat.nextInMs);
       if (!beat.due) continue;

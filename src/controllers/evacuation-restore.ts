@@ -33,7 +33,8 @@ export class EvacuationRestoreController {
     const podUID = pc.metadata.labels[LABELS.podUID] ?? '';
     const nodeName = pc.metadata.labels[LABELS.node] ?? '';
     const pod = this.d.pods.byIndex('uid', podUID)[0];
-    const left = !pod || pod.spec.nodeName !== nodeName || !this.d.nodes.get(nodeName);
+    // Gone, moved, or its node gone. A pod that never had a node (disrupted while Pending) leaves only by going.
+    const left = !pod || (nodeName !== '' && (pod.spec.nodeName !== nodeName || !this.d.nodes.get(nodeName)));
     if (!left) return undefined; // the pod's deletion (or the node's) brings us back
     const namespace = pc.metadata.namespace ?? 'default';
     const outcome = await this.d.objects.createIfAbsent('podrestores', namespace, {

@@ -82,7 +82,8 @@ export class PodProtectionController {
 
     if (rule.labelHeartbeatMs === undefined) return undefined;
     const beat = this.d.clock.check(pod, rule.labelHeartbeatMs);
-    if (beat.due) {
+    // Only a running pod has a process to checkpoint.
+    if (beat.due && pod.status?.phase === 'Running') {
       const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', {
         apiVersion: 'cedana.ai/v1alpha1',
         kind: 'PodCheckpoint',
