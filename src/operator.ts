@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { CedanaClient } from './cedana/client.ts';
 import type { Config } from './config/config.ts';
 import { API_VERSION } from './api/meta.ts';
-import { LABELS, Node, Pod, RESTORE_ACTION_LABEL } from './api/pod.ts';
+import { LABELS, NODE_ANNOTATION, Node, Pod, RESTORE_ACTION_LABEL } from './api/pod.ts';
 import { CheckpointPolicy } from './api/checkpointpolicy.ts';
 import { PodCheckpoint } from './api/podcheckpoint.ts';
 import { PodRestore } from './api/podrestore.ts';
@@ -111,7 +111,7 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     },
     owner: (c) => (c.metadata.ownerReferences ?? []).map((o) => o.uid),
     evacuationNode: (c) => {
-      const node = c.metadata.labels?.[LABELS.node];
+      const node = c.metadata.annotations?.[NODE_ANNOTATION];
       return node && c.metadata.labels?.[LABELS.trigger] === 'evacuation' ? [node] : [];
     },
   });

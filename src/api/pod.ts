@@ -48,5 +48,7 @@ export const LABELS = {
   node: 'cedana.ai/node',
   trigger: 'cedana.ai/trigger',
 } as const;
+/** The full node name (a label value is cut to 63 characters; this is what the operator compares). */
+export const NODE_ANNOTATION = 'cedana.ai/node-name';
 /** On a termination checkpoint: the restore reason, or "none" when the policy says not to restore. */
 export const RESTORE_REASON_ANNOTATION = 'cedana.ai/restore-reason';

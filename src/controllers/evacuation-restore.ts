@@ -3,7 +3,7 @@
 // signal gave (nodeTermination for a taint, nodeUnschedulable for a cordon). Keyed by checkpoint.
 import type { Logger } from 'pino';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import { LABELS, type Node, type Pod } from '../api/pod.ts';
+import { LABELS, NODE_ANNOTATION, type Node, type Pod } from '../api/pod.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { Store } from '../kube/informer.ts';
 import type { ReconcileResult } from '../kube/workqueue.ts';
@@ -31,7 +31,7 @@ export class EvacuationRestoreController {
     const reason = restoreReasonOf(pc.metadata.annotations);
     if (!reason || reason === 'none' || pc.status?.phase !== 'Ready') return undefined;
     const podUID = pc.metadata.labels[LABELS.podUID] ?? '';
-    const nodeName = pc.metadata.labels[LABELS.node] ?? '';
+    const nodeName = pc.metadata.annotations?.[NODE_ANNOTATION] ?? '';
     const pod = this.d.pods.byIndex('uid', podUID)[0];
     // Gone, moved, or its node gone. A pod that never had a node (disrupted while Pending) leaves only by going.
     const left = !pod || (nodeName !== '' && (pod.spec.nodeName !== nodeName || !this.d.nodes.get(nodeName)));
@@ -43,6 +43,7 @@ export class EvacuationRestoreController {
       metadata: {
         name: pc.metadata.name,
         labels: { ...pc.metadata.labels },
+        ...(pc.metadata.annotations?.[NODE_ANNOTATION] ? { annotations: { [NODE_ANNOTATION]: pc.metadata.annotations[NODE_ANNOTATION] } } : {}),
         ...(pc.metadata.ownerReferences ? { ownerReferences: pc.metadata.ownerReferences } : {}),
       },
       spec: { checkpointRef: { name: pc.metadata.name }, reason },

@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics.ts';
 import { mapBounded } from '../util/concurrency.ts';
 import { classifyNode } from './node-signals.ts';
 import { requestEvacuationCheckpoint } from './evacuation.ts';
-import { derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
+import { completedMs, derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
 import type { Protection } from './protection.ts';
 import { reconcileLogger } from './reconcile-kit.ts';
 
@@ -110,7 +110,7 @@ export class NodeTerminationController {
       if (checkpoints.some((c) => c.metadata.labels?.['cedana.ai/trigger'] === 'evacuation')) continue;
       const newest = checkpoints
         .filter((c) => c.status?.phase === 'Ready')
-        .sort((a, b) => Date.parse(b.status?.completedAt ?? '') - Date.parse(a.status?.completedAt ?? ''))[0];
+        .sort((a, b) => completedMs(b) - completedMs(a))[0];
       const namespace = pod.metadata.namespace ?? 'default';
       if (!newest) {
         if (policy) lostByPolicy.set(policy, [...(lostByPolicy.get(policy) ?? []), `${namespace}/${pod.metadata.name}`]);

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
 import { API_VERSION } from '../api/meta.ts';
-import { LABELS, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
+import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
 
 export type Trigger = 'evacuation' | 'early' | 'heartbeat' | 'node-lost';
 
@@ -15,17 +15,23 @@ export function derivedName(podName: string, suffix: string): string {
 
 export const shortUid = (uid: string): string => createHash('sha256').update(uid).digest('hex').slice(0, 10);
 
+/** A label value: at most 63 characters, ending in a letter or digit. */
+export const labelValue = (s: string): string => s.slice(0, 63).replace(/[-._]+$/, '');
+
+/** When a checkpoint completed, for sorting; one without a time sorts as the oldest. */
+export const completedMs = (c: { status?: { completedAt?: string | undefined } | undefined }): number => Date.parse(c.status?.completedAt ?? '') || 0;
+
 /** Owned by the protecting policy when there is one; label-protected pods' objects have no owner (the pod's deletion must not take them). */
 export function ownedMetadata(pod: Pod, policy: CheckpointPolicy | undefined, trigger: Trigger, name: string, nodeName: string | undefined, annotations: Record<string, string> = {}) {
   return {
     name,
     labels: {
-      [LABELS.pod]: pod.metadata.name.slice(0, 63).replace(/[-._]+$/, ''),
+      [LABELS.pod]: labelValue(pod.metadata.name),
       [LABELS.podUID]: pod.metadata.uid ?? '',
       [LABELS.trigger]: trigger,
-      ...(nodeName ? { [LABELS.node]: nodeName.slice(0, 63) } : {}),
+      ...(nodeName ? { [LABELS.node]: labelValue(nodeName) } : {}),
     },
-    annotations,
+    annotations: { ...annotations, ...(nodeName ? { [NODE_ANNOTATION]: nodeName } : {}) },
     ...(policy?.metadata.uid
       ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'CheckpointPolicy', name: policy.metadata.name, uid: policy.metadata.uid }] }
       : {}),

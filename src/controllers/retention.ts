@@ -6,6 +6,7 @@ import type { PodCheckpoint } from '../api/podcheckpoint.ts';
 import type { PodRestore } from '../api/podrestore.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { Store } from '../kube/informer.ts';
+import { completedMs } from './owned-objects.ts';
 
 export async function pruneCheckpoints(objects: CustomObjects, restores: Store<PodRestore>, candidates: PodCheckpoint[], keepLast: number, log: Logger): Promise<number> {
   const byPod = new Map<string, PodCheckpoint[]>();
@@ -16,7 +17,7 @@ export async function pruneCheckpoints(objects: CustomObjects, restores: Store<P
   }
   let deleted = 0;
   for (const list of byPod.values()) {
-    list.sort((a, b) => Date.parse(b.status?.completedAt ?? '') - Date.parse(a.status?.completedAt ?? ''));
+    list.sort((a, b) => completedMs(b) - completedMs(a));
     for (const old of list.slice(keepLast)) {
       const ns = old.metadata.namespace ?? 'default';
       const inUse = restores.byIndex('checkpointRef', `${ns}/${old.metadata.name}`).some((r) => r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed');
