@@ -4,7 +4,7 @@
 // restores it, and narrates each step. Everything it started stops when it ends (or on Ctrl-C).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ConfigSchema } from '../config/config.ts';
 import { applyManifestDir, waitForCrdsEstablished } from '../kube/apply.ts';
@@ -19,7 +19,8 @@ const root = repoRoot;
 const HELP = `Usage: cedana-operator demo [--keep] [--nodes N]
 
 Starts a local Kubernetes control plane (built from source on first use, then cached), the Cedana
-API simulator and the operator; checkpoints a pod, deletes it, restores it, and shows each step.
+API simulator and the operator; checkpoints a pod, deletes it, restores it; then a node is marked
+for disruption and a CheckpointPolicy carries its pods to other nodes. Shows each step.
   --keep      keep everything running afterwards (prints KUBECONFIG), until Ctrl-C
   --nodes N   kwok fake nodes (default 3)
 Logs of the operator and simulator go to <state dir>/demo.log.
@@ -51,7 +52,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    say(`1/6  starting a local control plane with ${String(nodes)} kwok nodes (the first run builds it from source: allow 15 minutes)`);
+    say(`1/8  starting a local control plane with ${String(nodes)} kwok nodes (the first run builds it from source: allow 15 minutes)`);
     const cluster = await startLocalCluster({ full: true, nodes, prefix: 'cedana-demo-' });
     cleanups.push(cluster.down);
     const { kubeconfig, dir } = cluster;
@@ -65,7 +66,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const token = `demo-${Math.random().toString(36).slice(2)}`;
     const sim = await startSimulator({ token, stepMs: 700, logger: log.child({ component: 'simulator' }), hooks: kubeHooks(kc, log.child({ component: 'cedana-agent' })) });
     cleanups.push(() => sim.close());
-    say(`2/6  Cedana API simulator listening at ${sim.url}`);
+    say(`2/8  Cedana API simulator listening at ${sim.url}`);
 
     const operator = await startOperator(
       ConfigSchema.parse({ cedanaUrl: sim.url, cedanaToken: token, clusterId: 'demo-cluster', identity: 'demo', leaderElect: false, httpBindAddress: '127.0.0.1:0', pollInterval: 300, pollIntervalMax: 2_000 }),
@@ -73,7 +74,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       log.child({ component: 'operator' }),
     );
     cleanups.push(() => operator.stop());
-    say(`3/6  operator running; metrics at ${operator.httpUrl}/metrics; logs in ${logFile}`);
+    say(`3/8  operator running; metrics at ${operator.httpUrl}/metrics; logs in ${logFile}`);
 
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
@@ -88,7 +89,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       const p = await core.readNamespacedPod({ name: 'trainer-0', namespace: ns });
       return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
     }, 60_000, 'trainer-0 to run');
-    say(`4/6  pod demo/trainer-0 is Running on ${node}; checkpointing it`);
+    say(`4/8  pod demo/trainer-0 is Running on ${node}; checkpointing it`);
 
     const cr = (plural: string, kind: string, name: string, spec: object) =>
       custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, body: { apiVersion: 'cedana.ai/v1alpha1', kind, metadata: { name }, spec } });
@@ -99,7 +100,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (ckpt.phase !== 'Ready') throw new Error(`checkpoint failed: ${String(ckpt.message)}`);
     say(`     checkpoint ready: Cedana action ${String(ckpt.actionId)}, checkpoint ${String(ckpt.checkpointId)}`);
 
-    say(`5/6  the pod is lost (deleting demo/trainer-0), then restoring it from the checkpoint`);
+    say(`5/8  the pod is lost (deleting demo/trainer-0), then restoring it from the checkpoint`);
     await core.deleteNamespacedPod({ name: 'trainer-0', namespace: ns, gracePeriodSeconds: 0 });
     await cr('podrestores', 'PodRestore', 'trainer-0-restore', { checkpointRef: { name: 'trainer-0-ckpt' } });
     const restore = await follow('PodRestore trainer-0-restore', () => phaseOf('podrestores', 'trainer-0-restore'), ['Succeeded', 'Failed']);
@@ -109,7 +110,44 @@ export async function demoCommand(argv: string[]): Promise<number> {
       const p = await core.readNamespacedPod({ name: restored.name, namespace: ns });
       return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
     }, 60_000, 'the restored pod to run');
-    say(`6/6  restored: pod demo/${restored.name} is Running on ${where}. Done.`);
+    say(`6/8  restored: pod demo/${restored.name} is Running on ${where}`);
+
+    // Part two: a node is reclaimed, and a CheckpointPolicy carries its pods to other nodes.
+    const doomed = 'kwok-node-0';
+    await custom.createNamespacedCustomObject({
+      group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: 'checkpointpolicies',
+      body: { apiVersion: 'cedana.ai/v1alpha1', kind: 'CheckpointPolicy', metadata: { name: 'workers' }, spec: { selector: { matchLabels: { app: 'worker' } } } },
+    });
+    const workers = ['worker-0', 'worker-1', 'worker-2'];
+    for (const name of workers) {
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: { metadata: { name, labels: { app: 'worker' } }, spec: { nodeName: doomed, containers: [{ name: 'work', image: 'registry.invalid/worker:1' }], terminationGracePeriodSeconds: 0 } },
+      });
+    }
+    await waitUntil(async () => {
+      const policy = (await custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: 'checkpointpolicies', name: 'workers' })) as { status?: { protectedPods?: number } };
+      return policy.status?.protectedPods === workers.length;
+    }, 60_000, 'the policy to protect the workers');
+    say(`7/8  CheckpointPolicy "workers" protects 3 pods on ${doomed}; Karpenter marks the node for disruption (taint karpenter.sh/disrupted)`);
+    await core.patchNode({ name: doomed, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const listOf = async (plural: string) =>
+      ((await custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, labelSelector: `cedana.ai/node=${doomed}` })) as { items: { spec: { podName?: string }; status?: { phase?: string; restoredPod?: { name: string } } }[] }).items;
+    const ready = await waitUntil(async () => {
+      const items = await listOf('podcheckpoints');
+      return items.length === workers.length && items.every((c) => c.status?.phase === 'Ready') ? items : undefined;
+    }, 120_000, 'the evacuation checkpoints');
+    say(`     ${String(ready.length)} checkpoints Ready: ${ready.map((c) => c.spec.podName ?? '?').join(', ')}; the node is drained`);
+    for (const name of workers) await core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
+    const restoredPods = await waitUntil(async () => {
+      const items = await listOf('podrestores');
+      return items.length === workers.length && items.every((r) => r.status?.phase === 'Succeeded') ? items.map((r) => r.status?.restoredPod?.name ?? '?') : undefined;
+    }, 120_000, 'the evacuation restores');
+    const placed = await waitUntil(async () => {
+      const pods = await Promise.all(restoredPods.map((name) => core.readNamespacedPod({ name, namespace: ns })));
+      return pods.every((p) => p.status?.phase === 'Running') ? pods.map((p) => `${p.metadata?.name ?? '?'} on ${p.spec?.nodeName ?? '?'}`) : undefined;
+    }, 60_000, 'the restored workers to run');
+    say(`8/8  restored elsewhere, reason nodeTermination: ${placed.join(', ')}. Done.`);
 
     if (values.keep) {
       say(`\nEverything keeps running. Try:\n  export KUBECONFIG=${kubeconfig}\n  "$(sh ${script} build)/kubectl" get cedana -n demo -o wide\n  curl -H 'Authorization: Bearer ${token}' ${sim.url}/v2/actions\nCtrl-C stops it all.`);
