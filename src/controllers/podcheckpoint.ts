@@ -10,7 +10,7 @@ import type { Store } from '../kube/informer.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { statusCodeOf } from '../kube/clients.ts';
-import { findCondition, type ConditionInput } from '../kube/conditions.ts';
+import { condition, findCondition, type ConditionInput } from '../kube/conditions.ts';
 import type { ReconcileResult } from '../kube/workqueue.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ActionDirectory } from './action-directory.ts';
@@ -36,7 +36,6 @@ export interface PodCheckpointDeps {
 
 type Step = { changes: Partial<PodCheckpointStatus>; conditions: ConditionInput[] };
 
-const cond = (type: string, status: ConditionInput['status'], reason: string, message: string): ConditionInput => ({ type, status, reason, message });
 
 export class PodCheckpointController {
   private readonly d: PodCheckpointDeps;
@@ -131,7 +130,7 @@ export class PodCheckpointController {
     if (!actionId) {
       pc = await this.write(pc, {
         changes: { phase: 'Pending', submitStartedAt: nowIso(), podUID, ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}) },
-        conditions: [cond('Submitted', 'Unknown', 'Submitting', 'Sending the checkpoint request to Cedana')],
+        conditions: [condition('Submitted', 'Unknown', 'Submitting', 'Sending the checkpoint request to Cedana')],
       });
       try {
         actionId = await this.d.cedana.checkpointPod({
@@ -149,7 +148,7 @@ export class PodCheckpointController {
           await this.fail(pc, 'CedanaRejected', `Cedana rejected the checkpoint: ${t.message}`, log);
           return undefined;
         }
-        await this.write(pc, { changes: { message: t.message }, conditions: [cond('Submitted', 'Unknown', 'CedanaUnavailable', t.message)] });
+        await this.write(pc, { changes: { message: t.message }, conditions: [condition('Submitted', 'Unknown', 'CedanaUnavailable', t.message)] });
         throw err; // requeued with backoff; the next try looks the action up first
       }
     }
@@ -157,7 +156,7 @@ export class PodCheckpointController {
     this.d.events.record(this.target(pc), 'Normal', 'Submitted', `Checkpoint of pod ${pc.spec.podName} submitted to Cedana (action ${actionId})`);
     pc = await this.write(pc, {
       changes: { phase: 'Submitted', actionId, submittedAt: nowIso(), cedanaStatus: 'initialized', message: 'Submitted to Cedana' },
-      conditions: [cond('Submitted', 'True', 'Submitted', `Cedana action ${actionId}`), cond('Ready', 'False', 'Checkpointing', 'Waiting for Cedana')],
+      conditions: [condition('Submitted', 'True', 'Submitted', `Cedana action ${actionId}`), condition('Ready', 'False', 'Checkpointing', 'Waiting for Cedana')],
     });
     return { pc, pod };
   }
@@ -193,10 +192,10 @@ export class PodCheckpointController {
       const t = triage(err);
       if (t.kind === 'transient') throw err;
       log.warn({ err, actionId }, 'Cedana rejected the pod spec upload');
-      return this.write(pc, { changes: {}, conditions: [cond('SpecUploaded', 'False', 'UploadRejected', t.message)] });
+      return this.write(pc, { changes: {}, conditions: [condition('SpecUploaded', 'False', 'UploadRejected', t.message)] });
     }
     log.debug({ actionId, claims: claims.length }, 'pod spec uploaded');
-    return this.write(pc, { changes: {}, conditions: [cond('SpecUploaded', 'True', 'Uploaded', 'Pod spec, metadata and claims uploaded to Cedana')] });
+    return this.write(pc, { changes: {}, conditions: [condition('SpecUploaded', 'True', 'Uploaded', 'Pod spec, metadata and claims uploaded to Cedana')] });
   }
 
   private async poll(pc: PodCheckpoint, log: Logger): Promise<ReconcileResult | undefined> {
@@ -254,7 +253,7 @@ export class PodCheckpointController {
         ...(checkpointId ? { checkpointId } : {}),
         ...(restorePath ? { restorePath } : {}),
       },
-      conditions: [cond('Ready', 'True', 'CheckpointReady', `Cedana checkpoint ${checkpointId ?? '(id unknown)'} is ready`)],
+      conditions: [condition('Ready', 'True', 'CheckpointReady', `Cedana checkpoint ${checkpointId ?? '(id unknown)'} is ready`)],
     });
     log.info({ actionId, checkpointId }, 'checkpoint ready');
     this.d.events.record(this.target(pc), 'Normal', 'Ready', `Checkpoint of pod ${pc.spec.podName} is ready`);
@@ -264,7 +263,7 @@ export class PodCheckpointController {
     log.warn({ reason }, message);
     await this.write(pc, {
       changes: { phase: 'Failed', message, completedAt: nowIso(), ...extra },
-      conditions: [cond('Ready', 'False', reason, message)],
+      conditions: [condition('Ready', 'False', reason, message)],
     });
     this.d.events.record(this.target(pc), 'Warning', reason, message);
   }

@@ -8,7 +8,7 @@ import { RESTORE_ACTION_LABEL, type Pod } from '../api/pod.ts';
 import type { Store } from '../kube/informer.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import { findCondition, type ConditionInput } from '../kube/conditions.ts';
+import { condition, findCondition, type ConditionInput } from '../kube/conditions.ts';
 import type { ReconcileResult } from '../kube/workqueue.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ActionDirectory } from './action-directory.ts';
@@ -33,7 +33,6 @@ export interface PodRestoreDeps {
 }
 
 type Step = { changes: Partial<PodRestoreStatus>; conditions: ConditionInput[] };
-const cond = (type: string, status: ConditionInput['status'], reason: string, message: string): ConditionInput => ({ type, status, reason, message });
 
 /** Where the checkpoint to restore comes from, or why we cannot tell yet. */
 type Source =
@@ -67,7 +66,7 @@ export class PodRestoreController {
     }
     if (source.kind === 'wait') {
       if (findCondition(pr.status?.conditions, 'Ready')?.reason !== source.reason) {
-        await this.write(pr, { changes: { phase: 'Pending', message: source.message }, conditions: [cond('Ready', 'False', source.reason, source.message)] });
+        await this.write(pr, { changes: { phase: 'Pending', message: source.message }, conditions: [condition('Ready', 'False', source.reason, source.message)] });
       }
       // A checkpoint becoming Ready enqueues this restore at once; this is only a safety net.
       return { requeueAfterMs: pollDelay(pr.metadata.creationTimestamp ? new Date(pr.metadata.creationTimestamp).toISOString() : undefined, 2_000, 30_000) };
@@ -105,7 +104,7 @@ export class PodRestoreController {
     if (!restoreActionId) {
       pr = await this.write(pr, {
         changes: { phase: 'Pending', checkpointActionId, submitStartedAt: nowIso() },
-        conditions: [cond('Submitted', 'Unknown', 'Submitting', 'Sending the restore request to Cedana')],
+        conditions: [condition('Submitted', 'Unknown', 'Submitting', 'Sending the restore request to Cedana')],
       });
       const overrides = {
         ...(pr.spec.podName ? { pod_name: pr.spec.podName } : {}),
@@ -124,7 +123,7 @@ export class PodRestoreController {
           await this.fail(pr, 'CedanaRejected', `Cedana rejected the restore: ${t.message}`, log);
           return undefined;
         }
-        await this.write(pr, { changes: { message: t.message }, conditions: [cond('Submitted', 'Unknown', 'CedanaUnavailable', t.message)] });
+        await this.write(pr, { changes: { message: t.message }, conditions: [condition('Submitted', 'Unknown', 'CedanaUnavailable', t.message)] });
         throw err;
       }
     }
@@ -132,7 +131,7 @@ export class PodRestoreController {
     this.d.events.record(this.target(pr), 'Normal', 'Submitted', `Restore submitted to Cedana (action ${restoreActionId})`);
     return this.write(pr, {
       changes: { phase: 'Restoring', checkpointActionId, restoreActionId, submittedAt: nowIso(), cedanaStatus: 'initialized', message: 'Submitted to Cedana' },
-      conditions: [cond('Submitted', 'True', 'Submitted', `Cedana action ${restoreActionId}`), cond('Ready', 'False', 'Restoring', 'Waiting for Cedana')],
+      conditions: [condition('Submitted', 'True', 'Submitted', `Cedana action ${restoreActionId}`), condition('Ready', 'False', 'Restoring', 'Waiting for Cedana')],
     });
   }
 
@@ -179,7 +178,7 @@ export class PodRestoreController {
       this.observe(status.submittedAt, 'ready');
       pr = await this.write(pr, {
         changes: { cedanaStatus: 'ready', message: 'Cedana restored the pod; looking for it' },
-        conditions: [cond('Restored', 'True', 'CedanaReady', 'Cedana reports the restore as done')],
+        conditions: [condition('Restored', 'True', 'CedanaReady', 'Cedana reports the restore as done')],
       });
     }
 
@@ -195,7 +194,7 @@ export class PodRestoreController {
     const restoredPod = { name: pod.metadata.name, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}), ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}) };
     await this.write(pr, {
       changes: { phase: 'Succeeded', restoredPod, completedAt: nowIso(), message: `Restored as pod ${pod.metadata.name}` },
-      conditions: [cond('Ready', 'True', 'Restored', `Restored as pod ${pod.metadata.name}${pod.spec.nodeName ? ` on ${pod.spec.nodeName}` : ''}`)],
+      conditions: [condition('Ready', 'True', 'Restored', `Restored as pod ${pod.metadata.name}${pod.spec.nodeName ? ` on ${pod.spec.nodeName}` : ''}`)],
     });
     log.info({ pod: pod.metadata.name, node: pod.spec.nodeName }, 'restore succeeded');
     this.d.events.record(this.target(pr), 'Normal', 'Restored', `Restored as pod ${pod.metadata.name}`);
@@ -217,7 +216,7 @@ export class PodRestoreController {
 
   private async fail(pr: PodRestore, reason: string, message: string, log: Logger, extra: Partial<PodRestoreStatus> = {}): Promise<void> {
     log.warn({ reason }, message);
-    await this.write(pr, { changes: { phase: 'Failed', message, completedAt: nowIso(), ...extra }, conditions: [cond('Ready', 'False', reason, message)] });
+    await this.write(pr, { changes: { phase: 'Failed', message, completedAt: nowIso(), ...extra }, conditions: [condition('Ready', 'False', reason, message)] });
     this.d.events.record(this.target(pr), 'Warning', reason, message);
   }
 

@@ -8,6 +8,9 @@ export interface ConditionInput {
   message: string;
 }
 
+/** A condition to set, in the order the API lists its fields. */
+export const condition = (type: string, status: ConditionInput['status'], reason: string, message: string): ConditionInput => ({ type, status, reason, message });
+
 export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, generation: number | undefined, now = new Date()): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === input.type);

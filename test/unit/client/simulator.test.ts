@@ -2,10 +2,11 @@
 // documented error answers, and how retries, timeouts and Retry-After behave under injected faults.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CedanaApiError, CedanaClient, type CedanaClientOptions } from '../../../src/cedana/index.ts';
+import { CedanaClient, type CedanaClientOptions } from '../../../src/cedana/index.ts';
 import { pino } from 'pino';
 import { NO_FAULTS, startSimulator } from '../../../src/simulator/index.ts';
 import { captureLogger, recordingSleep } from './stub-server.ts';
+import { failure } from './failure.ts';
 
 const TOKEN = 'sim-token-4c1d-do-not-leak';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -41,15 +42,6 @@ function client(over: Partial<CedanaClientOptions> = {}): CedanaClient {
   return c;
 }
 
-async function failure(p: Promise<unknown>): Promise<CedanaApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CedanaApiError);
-    return err as CedanaApiError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const calls = (key: string): number => sim.stats().calls[key] ?? 0;
 

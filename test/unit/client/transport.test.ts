@@ -2,8 +2,9 @@
 // answers that break the contract, deadlines, retries, Retry-After, TLS, and that the token never leaks.
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CedanaApiError, CedanaClient, type CallInfo, type CedanaClientOptions } from '../../../src/cedana/index.ts';
+import { CedanaClient, type CallInfo, type CedanaClientOptions } from '../../../src/cedana/index.ts';
 import { LOOPBACK_CERT, UUID_A, UUID_B, captureLogger, recordingSleep, send, startStub, type Handler, type StubServer } from './stub-server.ts';
+import { failure } from './failure.ts';
 
 const TOKEN = 'tok-7f3a9c-very-secret';
 const cleanup: (() => Promise<void>)[] = [];
@@ -31,15 +32,6 @@ function client(url: string, over: Partial<CedanaClientOptions> = {}, realSleep 
   return c;
 }
 
-async function failure(p: Promise<unknown>): Promise<CedanaApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CedanaApiError);
-    return err as CedanaApiError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function expectNoToken(err: unknown): void {
   const e = err as Error;
