@@ -16,6 +16,8 @@ export interface Seen {
 export interface StubServer {
   url: string;
   seen: Seen[];
+  /** Connections accepted so far (TLS handshakes completed, for a TLS stub). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ const LOOPBACK_KEY = fixture('loopback-key.pem');
 export async function startStub(handler: Handler, opts: { tls?: boolean } = {}): Promise<StubServer> {
   const seen: Seen[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -41,6 +44,7 @@ export async function startStub(handler: Handler, opts: { tls?: boolean } = {}):
   const server: Server = opts.tls === true ? createHttpsServer({ cert: LOOPBACK_CERT, key: LOOPBACK_KEY }, onRequest) : createHttpServer(onRequest);
   server.on(opts.tls === true ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
+    connections++;
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,6 +52,7 @@ export async function startStub(handler: Handler, opts: { tls?: boolean } = {}):
   return {
     url: `${opts.tls === true ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         // Hung requests keep sockets open; a test server ends them rather than wait.
