@@ -8,6 +8,8 @@ export const CheckpointKind = z.enum(['simple', 'rootfs', 'rootfsonly']);
 export const CheckpointReason = z.enum(['manual', 'heartbeat']);
 export const Compression = z.enum(['none', 'tar', 'lz4', 'gzip', 'zlib']);
 export const DeletionPolicy = z.enum(['Deprecate', 'Retain']);
+/** Carried by a PodCheckpoint with deletionPolicy Deprecate: its deletion waits for the Cedana deprecation. */
+export const CHECKPOINT_FINALIZER = 'cedana.ai/deprecate-checkpoint';
 
 /**
  * criuOpts is handed to Cedana as a JSON string of CRIU options. Neither CEL nor the parse schema

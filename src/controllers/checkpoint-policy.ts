@@ -15,7 +15,7 @@ import type { Store } from '../kube/informer.ts';
 import type { ReconcileResult } from '../kube/workqueue.ts';
 import type { Metrics } from '../metrics.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
-import { ownedMetadata } from './owned-objects.ts';
+import { operatorCheckpoint } from './owned-objects.ts';
 import { pruneCheckpoints } from './retention.ts';
 import type { Protection } from './protection.ts';
 import { nowIso, reconcileLogger, writeStatus } from './reconcile-kit.ts';
@@ -99,12 +99,8 @@ export class CheckpointPolicyController {
       const beat = this.clock.check(pod, intervalMs);
       nextMs = Math.min(nextMs, beat.nextInMs);
       if (!beat.due) continue;
-      const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', {
-        apiVersion: 'cedana.ai/v1alpha1',
-        kind: 'PodCheckpoint',
-        metadata: ownedMetadata(pod, policy, 'heartbeat', beat.name, pod.spec.nodeName),
-        spec: { podName: pod.metadata.name, kind: policy.spec.onNodeTermination.kind, reason: 'heartbeat', deletionPolicy: 'Deprecate' },
-      });
+      const body = operatorCheckpoint(pod, policy, 'heartbeat', beat.name, pod.spec.nodeName, { kind: policy.spec.onNodeTermination.kind, reason: 'heartbeat' });
+      const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', body);
       if (outcome === 'created') took++;
     }
     if (took > 0) log.info({ took }, 'heartbeat checkpoints requested');

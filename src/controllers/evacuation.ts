@@ -5,7 +5,7 @@ import { RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { Store } from '../kube/informer.ts';
-import { derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
+import { derivedName, operatorCheckpoint, shortUid } from './owned-objects.ts';
 import type { ProtectionRule } from './protection.ts';
 
 export type RestoreReason = 'nodeTermination' | 'nodeUnschedulable' | 'manual';
@@ -29,10 +29,5 @@ export async function requestEvacuationCheckpoint(
   const namespace = pod.metadata.namespace ?? 'default';
   if (checkpoints.get(`${namespace}/${name}`)) return 'exists';
   const annotations = req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {};
-  return objects.createIfAbsent('podcheckpoints', namespace, {
-    apiVersion: 'cedana.ai/v1alpha1',
-    kind: 'PodCheckpoint',
-    metadata: ownedMetadata(pod, rule.policy, req.trigger, name, req.nodeName, annotations),
-    spec: { podName: pod.metadata.name, kind: rule.kind, reason: 'manual', deletionPolicy: 'Deprecate' },
-  });
+  return objects.createIfAbsent('podcheckpoints', namespace, operatorCheckpoint(pod, rule.policy, req.trigger, name, req.nodeName, { kind: rule.kind, reason: 'manual' }, annotations));
 }

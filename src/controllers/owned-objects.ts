@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
 import { API_VERSION } from '../api/meta.ts';
 import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
+import { CHECKPOINT_FINALIZER, type CheckpointKind, type CheckpointReason } from '../api/podcheckpoint.ts';
+import type { z } from 'zod';
 
 export type Trigger = 'evacuation' | 'early' | 'heartbeat' | 'node-lost';
 
@@ -35,6 +37,28 @@ export function ownedMetadata(pod: Pod, policy: CheckpointPolicy | undefined, tr
     ...(policy?.metadata.uid
       ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'CheckpointPolicy', name: policy.metadata.name, uid: policy.metadata.uid }] }
       : {}),
+  };
+}
+
+/**
+ * A PodCheckpoint of the operator's own: deletionPolicy Deprecate, with its finalizer already set so
+ * that the reconciler need not add it (one write and one reconcile less per checkpoint, which counts
+ * when a node with hundreds of pods goes away).
+ */
+export function operatorCheckpoint(
+  pod: Pod,
+  policy: CheckpointPolicy | undefined,
+  trigger: Trigger,
+  name: string,
+  nodeName: string | undefined,
+  spec: { kind: z.infer<typeof CheckpointKind>; reason: z.infer<typeof CheckpointReason> },
+  annotations: Record<string, string> = {},
+) {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'PodCheckpoint',
+    metadata: { ...ownedMetadata(pod, policy, trigger, name, nodeName, annotations), finalizers: [CHECKPOINT_FINALIZER] },
+    spec: { podName: pod.metadata.name, ...spec, deletionPolicy: 'Deprecate' as const },
   };
 }
 

@@ -16,7 +16,7 @@ import type { Store } from '../kube/informer.ts';
 import type { ReconcileResult } from '../kube/workqueue.ts';
 import { requestEvacuationCheckpoint, type RestoreReason } from './evacuation.ts';
 import type { HeartbeatClock } from './heartbeat-clock.ts';
-import { ownedMetadata } from './owned-objects.ts';
+import { operatorCheckpoint } from './owned-objects.ts';
 import type { Protection } from './protection.ts';
 import { pruneCheckpoints } from './retention.ts';
 
@@ -84,12 +84,8 @@ export class PodProtectionController {
     const beat = this.d.clock.check(pod, rule.labelHeartbeatMs);
     // Only a running pod has a process to checkpoint.
     if (beat.due && pod.status?.phase === 'Running') {
-      const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', {
-        apiVersion: 'cedana.ai/v1alpha1',
-        kind: 'PodCheckpoint',
-        metadata: ownedMetadata(pod, undefined, 'heartbeat', beat.name, pod.spec.nodeName),
-        spec: { podName: pod.metadata.name, kind: rule.kind, reason: 'heartbeat', deletionPolicy: 'Deprecate' },
-      });
+      const body = operatorCheckpoint(pod, undefined, 'heartbeat', beat.name, pod.spec.nodeName, { kind: rule.kind, reason: 'heartbeat' });
+      const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', body);
       if (outcome === 'created') log.info({ checkpoint: beat.name }, 'label heartbeat checkpoint requested');
     }
     const mine = this.d.checkpoints.byIndex('podUID', uid).filter((c) => c.metadata.labels?.[LABELS.trigger] === 'heartbeat' && !c.metadata.ownerReferences?.length);

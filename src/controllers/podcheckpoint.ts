@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { CedanaClient } from '../cedana/client.ts';
-import { PodCheckpoint, isJsonObjectString, type PodCheckpointStatus } from '../api/podcheckpoint.ts';
+import { CHECKPOINT_FINALIZER, PodCheckpoint, isJsonObjectString, type PodCheckpointStatus } from '../api/podcheckpoint.ts';
 import { Pod } from '../api/pod.ts';
 import type { Store } from '../kube/informer.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.ts';
 import type { ActionDirectory } from './action-directory.ts';
 import { SKEW_MS, nowIso, pollDelay, reconcileLogger, triage, writeStatus } from './reconcile-kit.ts';
 
-export const CHECKPOINT_FINALIZER = 'cedana.ai/deprecate-checkpoint';
+export { CHECKPOINT_FINALIZER };
 const PLURAL = 'podcheckpoints';
 
 export interface PodCheckpointDeps {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../../src/api/pod.ts';
-import { derivedName, ownedMetadata, shortUid } from '../../../src/controllers/owned-objects.ts';
+import { derivedName, operatorCheckpoint, ownedMetadata, shortUid } from '../../../src/controllers/owned-objects.ts';
+import { CHECKPOINT_FINALIZER, PodCheckpoint } from '../../../src/api/podcheckpoint.ts';
 import { pod, policy } from './fixtures.ts';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -97,5 +98,15 @@ describe('ownedMetadata', () => {
     expect(withUid.ownerReferences).toEqual([{ apiVersion: 'cedana.ai/v1alpha1', kind: 'CheckpointPolicy', name: 'pol', uid: 'pol-uid' }]);
     const withoutUid = ownedMetadata(p, policy('pol', {}), 'evacuation', 'n', undefined);
     expect(withoutUid).not.toHaveProperty('ownerReferences');
+  });
+});
+
+describe('operatorCheckpoint', () => {
+  it('is a valid PodCheckpoint with deletionPolicy Deprecate and its finalizer already set', () => {
+    const body = operatorCheckpoint(pod('db-0', undefined), policy('pol', {}, { uid: 'pol-uid' }), 'evacuation', 'db-0-evac', 'node-a', { kind: 'rootfs', reason: 'manual' });
+    const parsed = PodCheckpoint.parse({ ...body, metadata: { ...body.metadata, namespace: 'default' } });
+    expect(parsed.spec).toMatchObject({ podName: 'db-0', kind: 'rootfs', reason: 'manual', deletionPolicy: 'Deprecate' });
+    expect(parsed.metadata.finalizers).toEqual([CHECKPOINT_FINALIZER]);
+    expect(parsed.metadata.ownerReferences?.[0]?.uid).toBe('pol-uid');
   });
 });
