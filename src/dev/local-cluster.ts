@@ -2,7 +2,7 @@
 // the benchmarks. `up --watch-pid` takes it down should this process die without cleaning up; SIGINT,
 // SIGTERM and process exit take it down too. Every server it starts is stopped by its own pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ export interface LocalCluster {
   kubeconfig: string;
   /** Stops every server and removes the state directory. Idempotent. */
   down: () => Promise<void>;
+  /** Pid of one of the servers (from its pid file in run/), e.g. for CPU accounting; undefined when not running. */
+  pidOf: (server: 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok') => Promise<number | undefined>;
 }
 
 export interface LocalClusterOptions {
@@ -74,7 +76,11 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     });
     const last = out.trimEnd().split('\n').at(-1) ?? '';
     if (code !== 0 || !last.startsWith('KUBECONFIG=')) throw new Error(`local-cluster.sh up failed (exit ${String(code)}); its stderr above says why`);
-    return { dir, kubeconfig: last.slice('KUBECONFIG='.length), down };
+    const pidOf = async (server: string): Promise<number | undefined> => {
+      const pid = Number((await readFile(join(dir, 'run', `${server}.pid`), 'utf8').catch(() => '')).trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    };
+    return { dir, kubeconfig: last.slice('KUBECONFIG='.length), down, pidOf };
   } catch (err) {
     await down();
     throw err;
