@@ -19,7 +19,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import { pino } from 'pino';
 import { PodCheckpoint } from '../src/api/podcheckpoint.ts';
 import { ConfigSchema } from '../src/config/config.ts';
-import { CHECKPOINT_FINALIZER } from '../src/controllers/podcheckpoint.ts';
+import { CHECKPOINT_FINALIZER } from '../src/api/podcheckpoint.ts';
 import { applyManifestDir, waitForCrdsEstablished } from '../src/kube/apply.ts';
 import { Informer } from '../src/kube/informer.ts';
 import { startOperator, type RunningOperator } from '../src/operator.ts';

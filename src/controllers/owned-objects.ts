@@ -4,8 +4,7 @@ import { createHash } from 'node:crypto';
 import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
 import { API_VERSION } from '../api/meta.ts';
 import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
-import { CHECKPOINT_FINALIZER, type CheckpointKind, type CheckpointReason } from '../api/podcheckpoint.ts';
-import type { z } from 'zod';
+import { CHECKPOINT_FINALIZER, type PodCheckpointSpec } from '../api/podcheckpoint.ts';
 
 export type Trigger = 'evacuation' | 'early' | 'heartbeat' | 'node-lost';
 
@@ -51,7 +50,7 @@ export function operatorCheckpoint(
   trigger: Trigger,
   name: string,
   nodeName: string | undefined,
-  spec: { kind: z.infer<typeof CheckpointKind>; reason: z.infer<typeof CheckpointReason> },
+  spec: Pick<PodCheckpointSpec, 'kind' | 'reason'>,
   annotations: Record<string, string> = {},
 ) {
   return {

@@ -16,7 +16,6 @@ import type { Metrics } from '../metrics.ts';
 import type { ActionDirectory } from './action-directory.ts';
 import { SKEW_MS, nowIso, pollDelay, reconcileLogger, triage, writeStatus } from './reconcile-kit.ts';
 
-export { CHECKPOINT_FINALIZER };
 const PLURAL = 'podcheckpoints';
 
 export interface PodCheckpointDeps {
@@ -35,7 +34,6 @@ export interface PodCheckpointDeps {
 }
 
 type Step = { changes: Partial<PodCheckpointStatus>; conditions: ConditionInput[] };
-
 
 export class PodCheckpointController {
   private readonly d: PodCheckpointDeps;
