@@ -53,7 +53,9 @@ export interface StoredAction {
   hook: { state: RestoreHookState; error: string | null; promise: Promise<void> | null } | null;
 }
 
-export type NewAction = Omit<StoredAction, 'id' | 'upload' | 'hook'> & { hook?: StoredAction['hook'] };
+/** What an action is created from: what does not apply to its type may be left out (null). */
+type OptionalOnCreate = 'pod' | 'clusterId' | 'overrides' | 'job' | 'sourceActionId' | 'restorePodName' | 'hook';
+export type NewAction = Omit<StoredAction, 'id' | 'upload' | OptionalOnCreate> & Partial<Pick<StoredAction, OptionalOnCreate>>;
 
 export interface StoreStats {
   calls: Record<string, number>;
@@ -90,9 +92,28 @@ export class Store {
   }
 
   createAction(fields: NewAction): StoredAction {
-    const action: StoredAction = { ...fields, id: randomUUID(), upload: undefined, hook: fields.hook ?? null };
+    const action: StoredAction = {
+      pod: null,
+      clusterId: null,
+      overrides: null,
+      job: null,
+      sourceActionId: null,
+      restorePodName: null,
+      hook: null,
+      ...fields,
+      id: randomUUID(),
+      upload: undefined,
+    };
     this.actions.set(action.id, action);
     if (action.hook) this.pendingRestores.add(action.id);
+    return action;
+  }
+
+  /** A checkpoint action and the checkpoint it produces, linked both ways (pod and Slurm checkpoints). */
+  createCheckpointAction(checkpointName: string | null, fields: Omit<NewAction, 'checkpointId'>): StoredAction {
+    const cp = this.createCheckpoint(fields.createdAt, { name: checkpointName, actionId: null });
+    const action = this.createAction({ ...fields, checkpointId: cp.id });
+    cp.actionId = action.id;
     return action;
   }
 

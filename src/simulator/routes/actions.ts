@@ -37,23 +37,16 @@ export const actionRoutes: Route[] = [
       if (core.hooks.podExists && !(await core.hooks.podExists({ namespace, podName, podId }))) {
         throw new ApiFailure(404, `Failed to find checkpointable resource: pod ${namespace ?? 'default'}/${podName ?? podId ?? ''}`);
       }
-      const now = core.now();
-      const cp = core.store.createCheckpoint(now, { name: podName === null ? null : `${namespace ?? 'default'}/${podName}`, actionId: null });
-      const action = core.store.createAction({
+      const action = core.store.createCheckpointAction(podName === null ? null : `${namespace ?? 'default'}/${podName}`, {
         type: 'checkpoint',
-        checkpointId: cp.id,
-        createdAt: now,
+        createdAt: core.now(),
         reason: req.reason ?? 'manual',
         failure: injectedFailure(ctx, 'CRIU dump failed'),
         pod: { id: podId, name: podName, namespace },
         clusterId: given(req.cluster_id),
         kind: req.kind ?? 'simple',
         overrides: req.overrides ?? null,
-        job: null,
-        sourceActionId: null,
-        restorePodName: null,
       });
-      cp.actionId = action.id;
       if (podId !== null) core.store.mapPodToAction(podId, action.id);
       return text(action.id);
     },
@@ -159,7 +152,6 @@ export const actionRoutes: Route[] = [
         clusterId: given(req.cluster_id),
         kind: source.kind,
         overrides: req.overrides ?? null,
-        job: null,
         sourceActionId: source.id,
         restorePodName: podName,
         hook: core.hooks.onRestoreReady ? { state: 'pending', error: null, promise: null } : null,

@@ -15,23 +15,14 @@ export const slurmRoutes: Route[] = [
       const jobId = given(req.job_id);
       const jobName = given(req.job_name);
       if (jobId === null && jobName === null) throw new ApiFailure(400, 'invalid request body: job_id or job_name is required');
-      const now = core.now();
-      const cp = core.store.createCheckpoint(now, { name: `slurm/${jobName ?? jobId ?? ''}`, actionId: null });
-      const action = core.store.createAction({
+      const action = core.store.createCheckpointAction(`slurm/${jobName ?? jobId ?? ''}`, {
         type: 'slurm_checkpoint',
-        checkpointId: cp.id,
-        createdAt: now,
+        createdAt: core.now(),
         reason: req.reason ?? 'manual',
         failure: injectedFailure(ctx, 'CRIU dump failed'),
-        pod: null,
-        clusterId: null,
         kind: req.kind ?? 'simple',
-        overrides: null,
         job: { id: jobId, name: jobName },
-        sourceActionId: null,
-        restorePodName: null,
       });
-      cp.actionId = action.id;
       return text(action.id);
     },
   },
@@ -53,13 +44,10 @@ export const slurmRoutes: Route[] = [
         createdAt: core.now(),
         reason: req.reason,
         failure: injectedFailure(ctx, 'CRIU restore failed'),
-        pod: null,
         clusterId: given(req.cluster_id),
         kind: source.kind,
-        overrides: null,
         job: source.job,
         sourceActionId: source.id,
-        restorePodName: null,
       });
       return text(action.id);
     },
