@@ -42,12 +42,21 @@ export const CheckpointPolicySpec = z.object({
     .object({ interval: z.string().regex(new RegExp(DURATION)).meta({ description: 'Periodic checkpoints (reason heartbeat), e.g. 30m.' }) })
     .optional(),
   retention: z.object({ keepLast: z.int().min(1).max(1000).meta({ description: 'Ready checkpoints kept per pod; older ones are deprecated and deleted.' }) }).optional(),
+  recoveryPoint: z
+    .object({
+      maxAge: z.string().regex(new RegExp(DURATION)).meta({
+        description: "Oldest a protected pod's newest Ready checkpoint may be before RecoveryPointMet turns False, e.g. 1h. Default: twice heartbeat.interval.",
+      }),
+    })
+    .optional(),
 });
 
 export const CheckpointPolicyStatus = z.object({
   protectedPods: z.int().optional(),
   lastHeartbeat: z.string().optional(),
   lostPods: z.array(z.string()).optional().meta({ description: 'Pods lost with their node and no Ready checkpoint to restore from.' }),
+  podsWithoutCheckpoint: z.int().optional().meta({ description: 'Protected pods with no Ready checkpoint.' }),
+  worstCheckpointAge: z.string().optional().meta({ description: "Age of the oldest of the protected pods' newest Ready checkpoints when the status was written, as a duration (1h2m3s)." }),
   observedGeneration: z.int().optional(),
   conditions: Conditions.optional(),
 });
