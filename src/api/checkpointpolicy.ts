@@ -2,16 +2,30 @@
 import { z } from 'zod';
 import { CheckpointKind } from './podcheckpoint.ts';
 import { Conditions, typedObject } from './meta.ts';
+import { LABEL_KEY_CEL, LABEL_KEY_RULE, labelKey, labelValue } from './names.ts';
+
+/** Bounds that keep the selector's CEL rules within the apiserver's cost budget; generous for a selector. */
+export const SELECTOR_LIMITS = { matchLabels: 64, matchExpressions: 32, values: 64 } as const;
+
+const matchLabelsKeyMessage = `matchLabels keys must be label keys: ${LABEL_KEY_RULE}`;
 
 export const LabelSelector = z
   .object({
-    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchLabels: z
+      .record(labelKey('a matchLabels key'), labelValue('a matchLabels value'))
+      .refine((m) => Object.keys(m).length <= SELECTOR_LIMITS.matchLabels, { message: `at most ${String(SELECTOR_LIMITS.matchLabels)} matchLabels` })
+      .meta({
+        maxProperties: SELECTOR_LIMITS.matchLabels,
+        // A map's keys have no schema of their own in a CRD: the rule is on the map.
+        'x-kubernetes-validations': [{ rule: `self.all(k, ${LABEL_KEY_CEL('k')})`, message: matchLabelsKeyMessage }],
+      })
+      .optional(),
     matchExpressions: z
       .array(
         z.object({
-          key: z.string().min(1),
+          key: labelKey('key'),
           operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-          values: z.array(z.string()).optional(),
+          values: z.array(labelValue('each of values')).max(SELECTOR_LIMITS.values).optional(),
         }).meta({
           'x-kubernetes-validations': [
             {
@@ -21,6 +35,7 @@ export const LabelSelector = z
           ],
         }),
       )
+      .max(SELECTOR_LIMITS.matchExpressions)
       .optional(),
   })
   .meta({ description: 'Pods of this namespace that the policy protects (metav1.LabelSelector).' });

@@ -47,11 +47,15 @@ export const GROUP = 'cedana.ai';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-/** Any object of ours: apiVersion, kind, metadata; spec and status typed by the caller. */
+/**
+ * Any object of ours: apiVersion, kind, metadata; spec and status typed by the caller. apiVersion and
+ * kind are required and must be ours (custom resources carry them in lists and watches too), so
+ * nothing but the kind asked for parses.
+ */
 export const typedObject = <S extends z.ZodType, St extends z.ZodType>(kind: string, spec: S, status: St) =>
   z.object({
-    apiVersion: z.literal(API_VERSION),
-    kind: z.literal(kind),
+    apiVersion: z.literal(API_VERSION, { error: (i) => `expected apiVersion ${API_VERSION} for a ${kind}, got ${JSON.stringify(i.input)}` }),
+    kind: z.literal(kind, { error: (i) => `expected a ${kind}, got ${JSON.stringify(i.input)}` }),
     metadata: ObjectMeta,
     spec,
     status: status.optional(),

@@ -3,9 +3,17 @@
 import { z } from 'zod';
 import { ObjectMeta } from './meta.ts';
 
+/**
+ * kind and apiVersion, when present, must be the ones asked for: a read of `pods/..` answers with the
+ * Namespace, and a path trick must not pass another kind off as a pod. List items carry neither.
+ */
+const kindOf = (kind: string) => ({
+  apiVersion: z.literal('v1', { error: (i) => `expected apiVersion v1 for a ${kind}, got ${JSON.stringify(i.input)}` }).optional(),
+  kind: z.literal(kind, { error: (i) => `expected a ${kind}, got ${JSON.stringify(i.input)}` }).optional(),
+});
+
 export const Pod = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
+  ...kindOf('Pod'),
   metadata: ObjectMeta,
   spec: z.looseObject({
     nodeName: z.string().optional(),
@@ -24,8 +32,7 @@ export type Pod = z.infer<typeof Pod>;
 export const RESTORE_ACTION_LABEL = 'cedana.ai/restore-action-id';
 
 export const Node = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
+  ...kindOf('Node'),
   metadata: ObjectMeta,
   spec: z
     .looseObject({

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CheckpointOperationStatus } from '../cedana/schemas.ts';
 import { Conditions, typedObject } from './meta.ts';
+import { objectName } from './names.ts';
 
 export const CheckpointKind = z.enum(['simple', 'rootfs', 'rootfsonly']);
 export const CheckpointReason = z.enum(['manual', 'heartbeat']);
@@ -40,7 +41,7 @@ export const CheckpointOverridesSpec = z
 
 export const PodCheckpointSpec = z
   .object({
-    podName: z.string().min(1).max(253).meta({ description: 'Name of the pod to checkpoint, in this namespace. Immutable.' }),
+    podName: objectName('podName', 'Name of the pod to checkpoint, in this namespace. Immutable.'),
     kind: CheckpointKind.default('simple'),
     reason: CheckpointReason.default('manual'),
     overrides: CheckpointOverridesSpec.optional(),

@@ -1,18 +1,19 @@
 // PodRestore: restore one checkpoint, named by a PodCheckpoint or by a Cedana action id.
 import { z } from 'zod';
 import { Conditions, typedObject } from './meta.ts';
+import { objectName } from './names.ts';
 
 export const RestoreReason = z.enum(['manual', 'nodeTermination', 'nodeUnschedulable']);
 
 export const PodRestoreSpec = z
   .object({
     checkpointRef: z
-      .object({ name: z.string().min(1).max(253) })
+      .object({ name: objectName('checkpointRef.name', 'Name of the PodCheckpoint.') })
       .optional()
       .meta({ description: 'A PodCheckpoint in this namespace; it must become Ready.' }),
     actionId: z.guid().optional().meta({ description: 'A Cedana checkpoint action id, instead of checkpointRef.' }),
     reason: RestoreReason.default('manual'),
-    podName: z.string().min(1).max(253).optional().meta({ description: 'Name of the restored pod (Cedana defaults to <pod>-restored).' }),
+    podName: objectName('podName', 'Name of the restored pod (Cedana defaults to <pod>-restored).').optional(),
     criuOpts: z
       .string()
       .max(8192)
