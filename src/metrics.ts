@@ -1,5 +1,7 @@
 // Prometheus metrics, one registry per operator instance (tests run several in one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EVICTION_OUTCOMES } from './protection/operations.ts';
+import { RecoveryPoints } from './protection/recovery-point.ts';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -25,7 +27,42 @@ export function createMetrics() {
     restoresByReason: new Counter({ name: 'cedana_operator_restores_created_total', help: 'PodRestores the operator created by itself, by reason', labelNames: ['reason'], registers: [registry] }),
     leader: new Gauge({ name: 'cedana_operator_leader', help: '1 while this replica holds the leader lease', registers: [registry] }),
   };
-  return m;
+  // Recovery point, evictions, the webhook's certificate, Cedana's reachability: set through the
+  // helpers in src/protection/ (docs/operations.md has each one's labels and cardinality).
+  // Ages grow between reconciles: those two gauges are computed from the latest summaries at scrape time.
+  const recoveryPoints = new RecoveryPoints();
+  const operations = {
+    recoveryPoints,
+    protectedPodCheckpointAge: new Gauge({
+      name: 'cedana_operator_protected_pod_checkpoint_age_seconds',
+      help: "Worst age of the protected pods' newest Ready checkpoints, per policy (policy=\"cedana.ai/labels\": pods protected by their labels)",
+      labelNames: ['namespace', 'policy'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const a of recoveryPoints.ages()) this.set(a.labels, a.value);
+      },
+    }),
+    protectedPodsWithoutCheckpoint: new Gauge({ name: 'cedana_operator_protected_pods_without_checkpoint', help: 'Protected pods with no Ready checkpoint, per policy', labelNames: ['namespace', 'policy'], registers: [registry] }),
+    protectedPodsPastRecoveryPoint: new Gauge({
+      name: 'cedana_operator_protected_pods_past_recovery_point',
+      help: 'Protected pods whose newest Ready checkpoint (or, with none, whose start) is older than the bound, per policy',
+      labelNames: ['namespace', 'policy'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of recoveryPoints.pastBound()) this.set(p.labels, p.value);
+      },
+    }),
+    recoveryPointBound: new Gauge({ name: 'cedana_operator_recovery_point_bound_seconds', help: "The policy's recovery point bound (recoveryPoint.maxAge, else twice heartbeat.interval)", labelNames: ['namespace', 'policy'], registers: [registry] }),
+    evictions: new Counter({ name: 'cedana_operator_evictions_total', help: 'Evictions answered by the webhook: held (429) or allowed, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    evictionHold: new Histogram({ name: 'cedana_operator_eviction_hold_seconds', help: "From a pod's first held eviction to the one allowed, by outcome", labelNames: ['outcome'], buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600], registers: [registry] }),
+    webhookCertificateExpiry: new Gauge({ name: 'cedana_operator_webhook_certificate_expiry_timestamp_seconds', help: "NotAfter of the webhook's serving certificate (unix seconds; 0 while there is none)", registers: [registry] }),
+    cedanaUp: new Gauge({ name: 'cedana_operator_cedana_up', help: '1 when the last probe of the Cedana API (GET /v2/user) succeeded with the token, else 0', registers: [registry] }),
+  };
+  // Zero series from the start, so that the first eviction of each outcome shows in rate() and increase().
+  for (const outcome of EVICTION_OUTCOMES) operations.evictions.inc({ outcome }, 0);
+  return { ...m, ...operations };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
