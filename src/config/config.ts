@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { DEFAULT_EARLY_TAINTS, DEFAULT_TERMINATING_TAINTS } from '../controllers/node-signals.ts';
+import { DEFAULT_EVICTION_HOLD_MAX_MS } from '../webhook/eviction-hold.ts';
 
 const duration = (min: number) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -42,6 +43,15 @@ export const ConfigSchema = z.object({
   nodeNotReadyGrace: duration(1000).default(300_000),
   terminationConcurrency: intFrom(1, 1024).default(32),
   minHeartbeatInterval: duration(100).default(60_000),
+  // The eviction hold (src/webhook): off unless asked for; the chart turns it on.
+  webhook: z.boolean().default(false),
+  evictionHoldMax: duration(0).default(DEFAULT_EVICTION_HOLD_MAX_MS),
+  webhookBindAddress: hostPort.default('127.0.0.1:9443'),
+  webhookCertMode: z.enum(['self', 'files'], { message: 'must be self (the operator manages its certificate) or files (--webhook-cert-dir, e.g. from cert-manager)' }).default('self'),
+  webhookCertDir: z.string().min(1).default('/tmp/k8s-webhook-server/serving-certs'),
+  webhookSecretName: z.string().min(1).default('cedana-operator-webhook-tls'),
+  webhookServiceName: z.string().min(1).default('cedana-operator-webhook'),
+  webhookConfigName: z.string().min(1).default('cedana-operator'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   kubeconfig: z.string().optional(),
 });
@@ -76,6 +86,16 @@ also be given by its environment variable.
   --node-not-ready-grace DUR  NODE_NOT_READY_GRACE  NotReady this long counts as gone without notice (default 5m)
   --termination-concurrency N TERMINATION_CONCURRENCY  PodCheckpoints created at once for one node (default 32)
   --min-heartbeat-interval DUR MIN_HEARTBEAT_INTERVAL  shortest heartbeat a policy may ask for (default 1m)
+  --webhook BOOL              WEBHOOK               serve the eviction-hold admission webhook (default false; the chart: true)
+  --eviction-hold-max DUR     EVICTION_HOLD_MAX     longest hold of a protected pod's eviction, from its checkpoint's
+                                                    creation (default 20s: with a drainer's 5 s retry, inside a 30 s notice)
+  --webhook-bind-address H:P  WEBHOOK_BIND_ADDRESS  HTTPS for the webhook (default 127.0.0.1:9443; the chart: :9443)
+  --webhook-cert-mode MODE    WEBHOOK_CERT_MODE     self (a CA and certificate the operator keeps in a Secret) or
+                                                    files (tls.crt/tls.key in --webhook-cert-dir, e.g. cert-manager's) (default self)
+  --webhook-cert-dir PATH     WEBHOOK_CERT_DIR      (default /tmp/k8s-webhook-server/serving-certs)
+  --webhook-secret-name NAME  WEBHOOK_SECRET_NAME   the Secret of self mode, in POD_NAMESPACE (default cedana-operator-webhook-tls)
+  --webhook-service-name NAME WEBHOOK_SERVICE_NAME  the webhook's Service, named in the certificate (default cedana-operator-webhook)
+  --webhook-config-name NAME  WEBHOOK_CONFIG_NAME   the ValidatingWebhookConfiguration whose CA bundle self mode keeps (default cedana-operator)
   --log-level LEVEL           LOG_LEVEL             trace|debug|info|warn|error (default info)
   --kubeconfig PATH           KUBECONFIG            kubeconfig (default: in-cluster, then ~/.kube/config)
 `;
@@ -119,6 +139,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'label-heartbeat-keep-last': { type: 'string' },
         'termination-concurrency': { type: 'string' },
         'min-heartbeat-interval': { type: 'string' },
+        webhook: { type: 'string' },
+        'eviction-hold-max': { type: 'string' },
+        'webhook-bind-address': { type: 'string' },
+        'webhook-cert-mode': { type: 'string' },
+        'webhook-cert-dir': { type: 'string' },
+        'webhook-secret-name': { type: 'string' },
+        'webhook-service-name': { type: 'string' },
+        'webhook-config-name': { type: 'string' },
         kubeconfig: { type: 'string' },
       },
     }));
@@ -143,6 +171,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const leaderElect = pick('leader-elect', 'LEADER_ELECT');
   if (leaderElect !== undefined && !['true', 'false'].includes(leaderElect)) throw new ConfigError(`leaderElect: must be true or false, got "${leaderElect}"`);
   const namespaces = pick('namespaces', 'WATCH_NAMESPACES');
+  const webhook = pick('webhook', 'WEBHOOK');
+  if (webhook !== undefined && !['true', 'false'].includes(webhook)) throw new ConfigError(`webhook: must be true or false, got "${webhook}"`);
   const raw = {
     cedanaUrl: pick('cedana-url', 'CEDANA_URL'),
     cedanaToken: token,
@@ -166,6 +196,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     labelHeartbeatKeepLast: pick('label-heartbeat-keep-last', 'LABEL_HEARTBEAT_KEEP_LAST'),
     terminationConcurrency: pick('termination-concurrency', 'TERMINATION_CONCURRENCY'),
     minHeartbeatInterval: pick('min-heartbeat-interval', 'MIN_HEARTBEAT_INTERVAL'),
+    webhook: webhook === undefined ? undefined : webhook === 'true',
+    evictionHoldMax: pick('eviction-hold-max', 'EVICTION_HOLD_MAX'),
+    webhookBindAddress: pick('webhook-bind-address', 'WEBHOOK_BIND_ADDRESS'),
+    webhookCertMode: pick('webhook-cert-mode', 'WEBHOOK_CERT_MODE'),
+    webhookCertDir: pick('webhook-cert-dir', 'WEBHOOK_CERT_DIR'),
+    webhookSecretName: pick('webhook-secret-name', 'WEBHOOK_SECRET_NAME'),
+    webhookServiceName: pick('webhook-service-name', 'WEBHOOK_SERVICE_NAME'),
+    webhookConfigName: pick('webhook-config-name', 'WEBHOOK_CONFIG_NAME'),
     kubeconfig: pick('kubeconfig', 'KUBECONFIG'),
   };
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
