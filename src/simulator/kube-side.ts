@@ -70,6 +70,17 @@ export function kubeHooks(kc: KubeConfig, log: Logger): SimulatorHooks {
         throw err;
       }
     },
+    // For the service profile's sync lag: how old the pod is.
+    async podCreatedAt({ namespace, podName }) {
+      if (!namespace || !podName) return null;
+      try {
+        const created = (await core.readNamespacedPod({ name: podName, namespace })).metadata?.creationTimestamp;
+        return created === undefined ? null : new Date(created).getTime();
+      } catch (err) {
+        if (statusCodeOf(err) === 404) return null;
+        throw err;
+      }
+    },
     async onRestoreReady(restore) {
       if (!restore.upload) throw new Error(`no pod spec was uploaded for checkpoint action ${restore.checkpointActionId}`);
       const pod = restoredPodFrom(restore.upload, restore);

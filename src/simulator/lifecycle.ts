@@ -9,6 +9,11 @@ import type { StoredAction, StoredCheckpoint, StoredUpload, Store } from './stat
 export interface SimulatorHooks {
   /** A pod checkpoint request for this pod; return false to answer 404 "Failed to find checkpointable resource". */
   podExists?(req: { namespace: string | null; podName: string | null; podId: string | null }): Promise<boolean>;
+  /**
+   * When the pod was created (ms, the simulator's clock), or null when unknown. The service
+   * profile answers the sync-lag 404 for a pod younger than `syncLagMs`.
+   */
+  podCreatedAt?(req: { namespace: string | null; podName: string | null; podId: string | null }): Promise<number | null>;
   /** A restore action reached `ready`: Cedana's in-cluster side would now create the pod. */
   onRestoreReady?(restore: {
     restoreActionId: string;
