@@ -143,6 +143,20 @@ export const CheckpointSlurmJob = named(
 
 export const RestoreSlurmJob = named('RestoreSlurmJob', z.object({ action_id: z.string(), cluster_id: z.string(), reason: RestoreReason }));
 
+// ---- Token and cluster (not in the reference pages: openapi/project-additions.json) ----
+export const RegisterCluster = named('RegisterCluster', z.object({ cluster_name: z.string().min(1) }));
+
+export const Cluster = named(
+  'Cluster',
+  z.object({
+    id: z.string(),
+    last_sync: nullableString(),
+    metadata: anyValue(),
+    name: z.string(),
+    status: z.string(),
+  }),
+);
+
 // ---- v1 (003): the {data} envelope and {error} body ----
 const uint64 = () => z.int().nonnegative();
 const uint32 = () => z.int().nonnegative().max(4294967295);
@@ -184,6 +198,8 @@ export type RestorePod = z.infer<typeof RestorePod>;
 export type CheckpointStatusWithPodSpec = z.infer<typeof CheckpointStatusWithPodSpec>;
 export type CheckpointSlurmJob = z.infer<typeof CheckpointSlurmJob>;
 export type RestoreSlurmJob = z.infer<typeof RestoreSlurmJob>;
+export type RegisterCluster = z.infer<typeof RegisterCluster>;
+export type Cluster = z.infer<typeof Cluster>;
 export type V1Checkpoint = z.infer<typeof V1Checkpoint>;
 export type V1CheckpointEnvelope = z.infer<typeof V1CheckpointEnvelope>;
 export type V1ErrorEnvelope = z.infer<typeof V1ErrorEnvelope>;

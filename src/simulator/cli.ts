@@ -3,15 +3,18 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Faults, NO_FAULTS, type FaultsPatch } from './faults.ts';
+import { Profile } from './profile.ts';
 import { startSimulator } from './server.ts';
 
 const HELP = `Usage: cedana-operator simulator [options]
 
-Serves a local Cedana API simulator (every v2 endpoint and GET /v1/checkpoints/{id}), with
-admin endpoints under /_sim/ (faults, stats, reset). See docs/simulator.md.
+Serves a local Cedana API simulator (every v2 endpoint, GET /v1/checkpoints/{id}, GET /v2/user and
+/v2/cluster), with admin endpoints under /_sim/ (faults, stats, reset). See docs/simulator.md.
 
 Options:
   --listen HOST:PORT            Address to listen on (default 127.0.0.1:8080; port 0 = any free port)
+  --profile NAME                reference (default): the reference pages; service: the real service's
+                                ways (/v1 paths too, real action types, {message} errors, ...)
   --token TOKEN                 Bearer token clients must send (default: env CEDANA_AUTH_TOKEN; required)
   --step-ms N                   Time each action status step takes, in ms (default 300)
   --allow-remote                Allow a non-loopback --listen address
@@ -25,6 +28,8 @@ Fault injection (all default to 0 / off; also settable at run time with PUT /_si
   --hang-rate F                 Share of requests never answered
   --drop-rate F                 Share of connections dropped before anything happens
   --drop-after-commit-rate F    Share of requests that take effect but lose their answer
+  --malformed-rate F            Share of requests that take effect but get a malformed 200 answer
+  --malformed-kinds LIST        Which: contentType,truncated,notJson,schema,emptyId (default all)
   --action-error-rate F         Share of new actions that end in error
   --fail-next-actions N         The next N new actions end in error
   --fault-paths LIST            Only fault these operations, comma-separated "METHOD /template"
@@ -73,7 +78,7 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
   const out = io.stdout ?? ((s: string) => process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => process.stderr.write(s));
   const env = io.env ?? process.env;
-  let config: { host: string; port: number; token: string; stepMs: number | undefined; faults: Faults; level: string };
+  let config: { host: string; port: number; token: string; stepMs: number | undefined; faults: Faults; level: string; profile: Profile };
   try {
     const { values } = parseArgs({
       args: argv,
@@ -93,6 +98,9 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
         'hang-rate': { type: 'string' },
         'drop-rate': { type: 'string' },
         'drop-after-commit-rate': { type: 'string' },
+        'malformed-rate': { type: 'string' },
+        'malformed-kinds': { type: 'string' },
+        profile: { type: 'string', default: 'reference' },
         'action-error-rate': { type: 'string' },
         'fail-next-actions': { type: 'string' },
         'fault-paths': { type: 'string', multiple: true },
@@ -122,6 +130,8 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
         hangRate: share('hang-rate', values['hang-rate']),
         dropRate: share('drop-rate', values['drop-rate']),
         dropAfterCommitRate: share('drop-after-commit-rate', values['drop-after-commit-rate']),
+        malformedRate: share('malformed-rate', values['malformed-rate']),
+        malformedKinds: values['malformed-kinds']?.split(',').map((k) => k.trim()).filter((k) => k !== ''),
         actionErrorRate: share('action-error-rate', values['action-error-rate']),
         failNextActions: integer('fail-next-actions', values['fail-next-actions']),
         seed: integer('seed', values.seed, 0xffff_ffff),
@@ -130,7 +140,9 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
     );
     const checked = Faults.safeParse({ ...NO_FAULTS, ...faults });
     if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.join('.') || 'faults'}: ${i.message}`).join('; '));
-    config = { host, port, token, stepMs: integer('step-ms', values['step-ms'], 3_600_000), faults: checked.data, level: values['log-level'] };
+    const profile = Profile.safeParse(values.profile);
+    if (!profile.success) throw new UsageError(`--profile must be reference or service (got '${values.profile}')`);
+    config = { host, port, token, stepMs: integer('step-ms', values['step-ms'], 3_600_000), faults: checked.data, level: values['log-level'], profile: profile.data };
   } catch (e) {
     // node:util parseArgs writes some errors over several lines: keep them on one.
     const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
@@ -147,6 +159,7 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
       port: config.port,
       token: config.token,
       faults: config.faults,
+      profile: config.profile,
       logger,
       ...(config.stepMs === undefined ? {} : { stepMs: config.stepMs }),
     });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FaultInjector } from './faults.ts';
 import type { ErrorStyle, ParsedBody, Reply } from './http.ts';
 import type { Lifecycle, SimulatorHooks } from './lifecycle.ts';
+import type { Profile } from './profile.ts';
 import type { Store } from './state.ts';
 
 export interface SimulatorCore {
@@ -13,6 +14,11 @@ export interface SimulatorCore {
   now: () => number;
   stepMs: number;
   logger: Logger;
+  profile: Profile;
+  /** Service profile: a pod younger than this (by the podCreatedAt hook) gets the sync-lag 404. */
+  syncLagMs: number;
+  /** The user id GET /v2/user answers. */
+  userId: string;
 }
 
 export interface RequestContext {

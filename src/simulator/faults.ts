@@ -5,6 +5,17 @@ import { z } from 'zod';
 import { freshSeed, seededRandom, type Random } from './random.ts';
 
 const rate = () => z.number().min(0).max(1);
+
+/**
+ * Ways an answer can be malformed (a proxy, a half-deployed server): the request takes effect,
+ * then its 200 answer is sent wrong. `contentType`: the right body under text/html. `truncated`: the
+ * body cut in half. `notJson`: an HTML error page under the answer's own content type. `schema`: a
+ * body of the right type that breaks the operation's schema. `emptyId`: ids (a text answer, or the
+ * id fields of a JSON one) empty.
+ */
+export const MALFORMATIONS = ['contentType', 'truncated', 'notJson', 'schema', 'emptyId'] as const;
+export const Malformation = z.enum(MALFORMATIONS);
+export type Malformation = z.infer<typeof Malformation>;
 const count = () => z.int().min(0);
 
 const FaultFields = {
@@ -23,6 +34,10 @@ const FaultFields = {
   dropRate: rate(),
   /** Share of requests that take effect, then lose their answer (socket destroyed). */
   dropAfterCommitRate: rate(),
+  /** Share of requests that take effect and then get a malformed 200 answer (one of malformedKinds). */
+  malformedRate: rate(),
+  /** Which malformations malformedRate picks from, uniformly. */
+  malformedKinds: z.array(Malformation).min(1),
   /** Share of new actions that end in `error` instead of `ready`. */
   actionErrorRate: rate(),
   /** The next N new actions end in `error` (before actionErrorRate is consulted). */
@@ -35,7 +50,7 @@ const FaultFields = {
   seed: z.int().min(0).max(0xffff_ffff).nullable(),
 };
 
-const requestRates = ['hangRate', 'dropRate', 'rateLimitRate', 'errorRate', 'dropAfterCommitRate'] as const;
+const requestRates = ['hangRate', 'dropRate', 'rateLimitRate', 'errorRate', 'dropAfterCommitRate', 'malformedRate'] as const;
 const sumOfRates = (f: Partial<Record<(typeof requestRates)[number], number>>) => requestRates.reduce((s, k) => s + (f[k] ?? 0), 0);
 
 export const Faults = z.strictObject(FaultFields).refine((f) => sumOfRates(f) <= 1 + 1e-9, {
@@ -56,6 +71,8 @@ export const NO_FAULTS: Faults = {
   hangRate: 0,
   dropRate: 0,
   dropAfterCommitRate: 0,
+  malformedRate: 0,
+  malformedKinds: [...MALFORMATIONS],
   actionErrorRate: 0,
   failNextActions: 0,
   paths: null,
@@ -68,7 +85,8 @@ export type RequestFault =
   | { kind: 'rateLimit'; retryAfterSeconds: number }
   | { kind: 'hang' }
   | { kind: 'drop' }
-  | { kind: 'dropAfterCommit' };
+  | { kind: 'dropAfterCommit' }
+  | { kind: 'malformed'; malformation: Malformation };
 
 export interface FaultInjector {
   current(): Faults;
@@ -98,7 +116,7 @@ export function createFaultInjector(initial: FaultsPatch = {}): FaultInjector {
   };
 
   return {
-    current: () => ({ ...faults, paths: faults.paths ? [...faults.paths] : null }),
+    current: () => ({ ...faults, paths: faults.paths ? [...faults.paths] : null, malformedKinds: [...faults.malformedKinds] }),
     update(patch) {
       const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
       const next = Faults.parse({ ...faults, ...defined });
@@ -124,6 +142,10 @@ export function createFaultInjector(initial: FaultsPatch = {}): FaultInjector {
       if (r < (edge += faults.rateLimitRate)) return { kind: 'rateLimit', retryAfterSeconds: faults.retryAfterSeconds };
       if (r < (edge += faults.errorRate)) return { kind: 'error', status: random.next() < 0.5 ? 500 : 503 };
       if (r < (edge += faults.dropAfterCommitRate)) return { kind: 'dropAfterCommit' };
+      if (r < (edge += faults.malformedRate)) {
+        const kinds = faults.malformedKinds;
+        return { kind: 'malformed', malformation: kinds[Math.floor(random.next() * kinds.length)] ?? 'notJson' };
+      }
       return { kind: 'none' };
     },
     actionFailure(key) {
@@ -138,4 +160,33 @@ export function createFaultInjector(initial: FaultsPatch = {}): FaultInjector {
       return null;
     },
   };
+}
+
+/**
+ * The 200 answer of a request, sent wrong. Only a 200 is malformed: an error answer stays as it is
+ * (clients read any error body). Pure; the server sends the result as it is, content type included.
+ */
+export function malform(reply: { status: number; contentType: string; body: unknown }, how: Malformation): { status: number; contentType: string; body: string } {
+  const isJson = reply.contentType.startsWith('application/json');
+  const raw = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+  switch (how) {
+    case 'contentType':
+      return { status: reply.status, contentType: 'text/html; charset=utf-8', body: raw };
+    case 'truncated':
+      // At least one character goes, so even a one-character body is cut.
+      return { status: reply.status, contentType: reply.contentType, body: raw.slice(0, Math.max(0, Math.min(raw.length - 1, Math.floor(raw.length / 2)))) };
+    case 'notJson':
+      return { status: reply.status, contentType: reply.contentType, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
+    case 'schema':
+      return { status: reply.status, contentType: reply.contentType, body: isJson ? JSON.stringify(Array.isArray(reply.body) ? [{ unexpected: true }] : { unexpected: true }) : 'not-an-id' };
+    case 'emptyId':
+      return { status: reply.status, contentType: reply.contentType, body: isJson ? JSON.stringify(emptyIds(reply.body)) : '' };
+  }
+}
+
+const ID_KEYS = new Set(['id', 'action_id', 'checkpoint_id']);
+function emptyIds(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(emptyIds);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ID_KEYS.has(k) ? '' : emptyIds(x)]));
 }

@@ -1,8 +1,9 @@
 // Answers and errors in the two styles of the reference: v2 answers errors with ApiError
 // ({code, message, details}, code = the HTTP status as a string); v1 with {error: {code, message}}.
+// The service profile answers every error as {message}, as the service's /v1 generation does.
 import type { z } from 'zod';
 
-export type ErrorStyle = 'v2' | 'v1';
+export type ErrorStyle = 'v2' | 'v1' | 'service';
 
 export interface Reply {
   status: number;
@@ -51,7 +52,9 @@ export function errorReply(style: ErrorStyle, status: number, message: string, d
   const body =
     style === 'v1'
       ? { error: { code: V1_CODES[status] ?? 'internal', message } }
-      : { code: String(status), message, ...(details === undefined ? {} : { details }) };
+      : style === 'service'
+        ? { message }
+        : { code: String(status), message, ...(details === undefined ? {} : { details }) };
   return { status, contentType: JSON_TYPE, body, ...(headers ? { headers } : {}) };
 }
 

@@ -1,5 +1,6 @@
 // The HTTP side: node:http, one request at a time through auth → faults → route → answer, with an
 // Exchange for every answered request and one log line each (never the token).
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,14 +8,16 @@ import { pino, type Logger } from 'pino';
 import { statsOf, type SimulatorStats } from './admin.ts';
 import { bearerMatches, redactAuthorization } from './auth.ts';
 import type { RequestContext, SimulatorCore } from './context.ts';
-import { createFaultInjector, type Faults } from './faults.ts';
-import { ApiFailure, errorReply, parseJsonBody, type ErrorStyle, type Reply } from './http.ts';
+import { createFaultInjector, malform, type Faults } from './faults.ts';
+import { ApiFailure, errorReply, parseJsonBody, TEXT, type ErrorStyle, type Reply } from './http.ts';
 import { createLifecycle, type SimulatorHooks } from './lifecycle.ts';
-import { matchRoute, type Match } from './routes/index.ts';
+import { DEFAULT_SYNC_LAG_MS, Profile } from './profile.ts';
+import { createRouter, routesFor, type Match, type Router } from './routes/index.ts';
 import { Store } from './state.ts';
 
 export type { SimulatorStats } from './admin.ts';
-export type { Faults } from './faults.ts';
+export type { Faults, Malformation } from './faults.ts';
+export type { Profile } from './profile.ts';
 export type { SimulatorHooks } from './lifecycle.ts';
 export type { StoredUpload } from './state.ts';
 
@@ -35,11 +38,19 @@ export interface SimulatorOptions {
   /** Called for every answered request (used by contract tests). */
   onExchange?: (e: Exchange) => void;
   hooks?: SimulatorHooks;
+  /** `reference` (default): the reference pages. `service`: the real service's ways (docs/simulator.md). */
+  profile?: Profile;
+  /**
+   * Service profile: a pod created less than this long ago (by the podCreatedAt hook, on the
+   * simulator's clock) gets 404 "Failed to find checkpointable resource". Default 2000; 0 turns it off.
+   */
+  syncLagMs?: number;
 }
 
 export interface RunningSimulator {
   url: string;
   port: number;
+  profile: Profile;
   close(): Promise<void>;
   setFaults(f: Partial<Faults>): void;
   faults(): Faults;
@@ -63,7 +74,7 @@ export interface Exchange {
   responseBody: unknown;
   /** Lower-case names (e.g. retry-after). */
   responseHeaders?: Record<string, string | undefined>;
-  /** The answer was injected by fault injection (500/503/429). */
+  /** The answer was injected by fault injection (500/503/429), or a 200 malformed by it. */
   faulted: boolean;
 }
 
@@ -79,15 +90,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const now = opts.now ?? Date.now;
   const stepMs = opts.stepMs ?? 300;
   const hooks = opts.hooks ?? {};
+  const profile = Profile.parse(opts.profile ?? 'reference');
+  const syncLagMs = opts.syncLagMs ?? DEFAULT_SYNC_LAG_MS;
+  if (!Number.isInteger(syncLagMs) || syncLagMs < 0) throw new Error('startSimulator: syncLagMs must be a whole number of ms, 0 or more');
   const store = new Store();
   const faults = createFaultInjector(opts.faults);
   const lifecycle = createLifecycle({ store, now, stepMs, hooks, logger });
-  const core: SimulatorCore = { store, lifecycle, faults, hooks, now, stepMs, logger };
+  // One user per simulator: what GET /v2/user answers for its token.
+  const userId = randomUUID();
+  const core: SimulatorCore = { store, lifecycle, faults, hooks, now, stepMs, logger, profile, syncLagMs, userId };
+  const router = createRouter(routesFor(profile));
   const sockets = new Set<Socket>();
   const closing = new AbortController();
 
   const server = createServer((req, res) => {
-    handle(core, opts, closing.signal, req, res).catch((err: unknown) => {
+    handle(core, router, opts, closing.signal, req, res).catch((err: unknown) => {
       // A client that went away mid-request is not the simulator's failure.
       if (req.destroyed || res.destroyed) logger.debug({ err }, 'request aborted by the client');
       else logger.error({ err }, 'simulator: unexpected failure while answering');
@@ -109,12 +126,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, seed: faults.current().seed, stepMs }, 'cedana simulator listening');
+  logger.info({ url, seed: faults.current().seed, stepMs, profile }, 'cedana simulator listening');
 
   let closed: Promise<void> | undefined;
   return {
     url,
     port,
+    profile,
     close() {
       closed ??= new Promise<void>((resolve) => {
         lifecycle.stop();
@@ -159,7 +177,15 @@ function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   return out;
 }
 
-async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: AbortSignal, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Go's net/http answers for what no route serves: what the real (Go) service says. */
+const goMux = (status: 404 | 405, headers?: Record<string, string>): Reply => ({
+  status,
+  contentType: TEXT,
+  body: status === 404 ? '404 page not found\n' : 'Method Not Allowed\n',
+  ...(headers ? { headers } : {}),
+});
+
+async function handle(core: SimulatorCore, router: Router, opts: SimulatorOptions, closing: AbortSignal, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const method = req.method ?? 'GET';
   const rawUrl = req.url ?? '/';
@@ -167,7 +193,10 @@ async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: Abor
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
   const query: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1))) if (!(k in query)) query[k] = v;
-  const style: ErrorStyle = path.startsWith('/v1/') ? 'v1' : 'v2';
+  const service = core.profile === 'service';
+  // The service answers every error as {message}; the reference in the operation's own style.
+  const styled = (own: ErrorStyle): ErrorStyle => (service ? 'service' : own);
+  const style: ErrorStyle = styled(path.startsWith('/v1/') ? 'v1' : 'v2');
   const { raw, tooLarge } = await readBody(req);
   const body = parseJsonBody(raw);
 
@@ -209,7 +238,7 @@ async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: Abor
 
   let match: Match;
   try {
-    match = matchRoute(method, path);
+    match = router(method, path);
   } catch (err) {
     if (!(err instanceof ApiFailure)) throw err;
     core.store.countCall(key);
@@ -223,16 +252,17 @@ async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: Abor
   if (match.kind !== 'route' || !match.route.admin) core.store.countCall(key);
 
   if (!bearerMatches(req.headers.authorization, opts.token)) {
-    answer(errorReply(style, 401, 'missing or invalid bearer token', undefined, { 'www-authenticate': 'Bearer' }));
+    answer(errorReply(style, 401, service ? 'Invalid API key' : 'missing or invalid bearer token', undefined, { 'www-authenticate': 'Bearer' }));
     return;
   }
   if (match.kind === 'none') {
-    answer(errorReply(style, 404, `no such endpoint: ${method} ${path}`));
+    answer(service ? goMux(404) : errorReply(style, 404, `no such endpoint: ${method} ${path}`));
     return;
   }
   if (match.kind === 'wrongMethod') {
     // No documented operation, so no documented answer either: say what HTTP (RFC 9110) says, 405 with Allow.
-    answer(errorReply(style, 405, `method ${method} not allowed on ${path}`, undefined, { allow: match.allowed.join(', ') }));
+    const allow = { allow: match.allowed.join(', ') };
+    answer(service ? goMux(405, allow) : errorReply(style, 405, `method ${method} not allowed on ${path}`, undefined, allow));
     return;
   }
   if (tooLarge) {
@@ -246,9 +276,9 @@ async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: Abor
     try {
       return await route.handle(ctx);
     } catch (err) {
-      if (err instanceof ApiFailure) return errorReply(route.style, err.status, err.message, err.details, err.headers);
+      if (err instanceof ApiFailure) return errorReply(styled(route.style), err.status, err.message, err.details, err.headers);
       core.logger.error({ err, key }, 'handler failed');
-      return errorReply(route.style, 500, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+      return errorReply(styled(route.style), 500, `internal error: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
   if (route.admin) {
@@ -258,7 +288,7 @@ async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: Abor
 
   const fault = core.faults.requestFault(key);
   const latency = core.faults.latencyFor(key);
-  if (fault.kind !== 'none') core.store.countFault(fault.kind === 'error' ? `error${fault.status}` : fault.kind);
+  if (fault.kind !== 'none') core.store.countFault(fault.kind === 'error' ? `error${fault.status}` : fault.kind === 'malformed' ? `malformed:${fault.malformation}` : fault.kind);
   if (fault.kind === 'hang') {
     // Never answered: the client times out, or close() destroys the socket.
     core.logger.info({ method, path, fault: 'hang' }, 'request left hanging');
@@ -278,15 +308,22 @@ async function handle(core: SimulatorCore, opts: SimulatorOptions, closing: Abor
       return;
     case 'rateLimit':
       faulted = true;
-      answer(errorReply(route.style, 429, 'rate limit exceeded (simulated)', undefined, { 'retry-after': String(fault.retryAfterSeconds) }));
+      answer(errorReply(styled(route.style), 429, 'rate limit exceeded (simulated)', undefined, { 'retry-after': String(fault.retryAfterSeconds) }));
       return;
     case 'error':
       faulted = true;
-      answer(errorReply(route.style, fault.status, fault.status === 503 ? 'service unavailable (simulated)' : 'internal server error (simulated)'));
+      answer(errorReply(styled(route.style), fault.status, fault.status === 503 ? 'service unavailable (simulated)' : 'internal server error (simulated)'));
       return;
     case 'dropAfterCommit':
       answer(await run(), 'drop');
       return;
+    case 'malformed': {
+      // It takes effect, like dropAfterCommit, but the answer arrives broken.
+      const reply = await run();
+      if (reply.status === 200) faulted = true;
+      answer(reply.status === 200 ? malform(reply, fault.malformation) : reply);
+      return;
+    }
     case 'none':
       answer(await run());
       return;

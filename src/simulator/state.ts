@@ -57,6 +57,14 @@ export interface StoredAction {
 type OptionalOnCreate = 'pod' | 'clusterId' | 'overrides' | 'job' | 'sourceActionId' | 'restorePodName' | 'hook';
 export type NewAction = Omit<StoredAction, 'id' | 'upload' | OptionalOnCreate> & Partial<Pick<StoredAction, OptionalOnCreate>>;
 
+export interface StoredCluster {
+  id: string;
+  name: string;
+  registeredAt: number;
+  /** When a pod call last named this cluster (cluster_id); null before any. */
+  lastSyncAt: number | null;
+}
+
 export interface StoreStats {
   calls: Record<string, number>;
   faults: Record<string, number>;
@@ -71,6 +79,8 @@ export class Store {
   readonly #byName = new Map<string, string[]>();
   /** Restore actions whose hook has not run yet: the sweep looks only at these. */
   readonly pendingRestores = new Set<string>();
+  /** Registered clusters by id. */
+  readonly clusters = new Map<string, StoredCluster>();
   readonly stats: StoreStats = { calls: {}, faults: {} };
 
   createCheckpoint(now: number, fields: { name: string | null; actionId: string | null }): StoredCheckpoint {
@@ -117,6 +127,27 @@ export class Store {
     return action;
   }
 
+  /** Registers a cluster by name; a name registered before keeps its id. */
+  registerCluster(name: string, now: number): StoredCluster {
+    for (const c of this.clusters.values()) if (c.name === name) return c;
+    const cluster: StoredCluster = { id: randomUUID(), name, registeredAt: now, lastSyncAt: null };
+    this.clusters.set(cluster.id, cluster);
+    return cluster;
+  }
+
+  /** A pod call named this cluster: Cedana's view of it is fresh. */
+  touchCluster(id: string | null, now: number): void {
+    const c = id === null ? undefined : this.clusters.get(id.toLowerCase());
+    if (c) c.lastSyncAt = now;
+  }
+
+  /** Gives an unnamed checkpoint a name (the service names checkpoints by CEDANA_CHECKPOINT). */
+  nameCheckpoint(cp: StoredCheckpoint, name: string): void {
+    if (cp.name !== null) return;
+    cp.name = name;
+    push(this.#byName, name, cp.id);
+  }
+
   mapPodToAction(podId: string, actionId: string): void {
     const list = this.podsToActions.get(podId);
     if (list?.includes(actionId)) return;
@@ -146,6 +177,7 @@ export class Store {
     this.podsToActions.clear();
     this.#byName.clear();
     this.pendingRestores.clear();
+    this.clusters.clear();
     this.stats.calls = {};
     this.stats.faults = {};
   }

@@ -3,7 +3,8 @@ import { CheckpointPod, CheckpointStatusWithPodSpec, RestorePod } from '../../ce
 import type { RequestContext, Route, SimulatorCore } from '../context.ts';
 import { ApiFailure, bodyAs, isUuid, json, text } from '../http.ts';
 import type { StoredAction } from '../state.ts';
-import { actionJson } from './views.ts';
+import { isCheckpointType } from '../lifecycle.ts';
+import { actionJson, actionType, isRecord } from './views.ts';
 
 /** "" counts as absent: a careful server does not key anything on an empty name. */
 export const given = (s: string | null | undefined): string | null => (s === undefined || s === null || s.trim() === '' ? null : s);
@@ -34,10 +35,17 @@ export const actionRoutes: Route[] = [
       const podName = given(req.pod_name);
       const namespace = given(req.namespace);
       if (podId === null && podName === null) throw new ApiFailure(400, 'invalid request body: pod_id or pod_name is required');
-      if (core.hooks.podExists && !(await core.hooks.podExists({ namespace, podName, podId }))) {
-        throw new ApiFailure(404, `Failed to find checkpointable resource: pod ${namespace ?? 'default'}/${podName ?? podId ?? ''}`);
+      const unsynced = () => new ApiFailure(404, `Failed to find checkpointable resource: pod ${namespace ?? 'default'}/${podName ?? podId ?? ''}`);
+      if (core.hooks.podExists && !(await core.hooks.podExists({ namespace, podName, podId }))) throw unsynced();
+      if (core.profile === 'service' && core.syncLagMs > 0 && core.hooks.podCreatedAt) {
+        // Cedana's cluster sync has not seen a pod this young yet.
+        const createdAt = await core.hooks.podCreatedAt({ namespace, podName, podId });
+        if (createdAt !== null && core.now() - createdAt < core.syncLagMs) throw unsynced();
       }
-      const action = core.store.createCheckpointAction(podName === null ? null : `${namespace ?? 'default'}/${podName}`, {
+      core.store.touchCluster(given(req.cluster_id), core.now());
+      // The service names checkpoints by the pod's CEDANA_CHECKPOINT, not by pod (see the upload).
+      const checkpointName = core.profile === 'service' || podName === null ? null : `${namespace ?? 'default'}/${podName}`;
+      const action = core.store.createCheckpointAction(checkpointName, {
         type: 'checkpoint',
         createdAt: core.now(),
         reason: req.reason ?? 'manual',
@@ -60,6 +68,8 @@ export const actionRoutes: Route[] = [
       // A poll of a pod restore waits briefly for the Kubernetes side, so it sees the outcome.
       if (isUuid(raw)) await ctx.core.lifecycle.settle(raw.toLowerCase());
       const action = actionOr404(ctx.core, raw, 'Action ID not found: %s');
+      // The service documents this status for checkpoint actions only: a restore is not found here.
+      if (ctx.core.profile === 'service' && !isCheckpointType(action)) throw new ApiFailure(404, `Action ID not found: ${raw}`);
       const view = ctx.core.lifecycle.action(action);
       return json({ status: view.status, details: view.details });
     },
@@ -86,6 +96,12 @@ export const actionRoutes: Route[] = [
         action.pod = { id: podId, name: action.pod?.name ?? null, namespace: action.pod?.namespace ?? null };
         core.store.mapPodToAction(podId, action.id);
       }
+      if (core.profile === 'service') {
+        const name = checkpointEnvName(req.pod_spec);
+        const cp = core.store.checkpoints.get(action.checkpointId);
+        if (name !== null && cp) core.store.nameCheckpoint(cp, name);
+        return text('Success');
+      }
       return text(action.id);
     },
   },
@@ -106,7 +122,7 @@ export const actionRoutes: Route[] = [
     style: 'v2',
     handle(ctx) {
       const type = given(ctx.query.type);
-      const actions = [...ctx.core.store.actions.values()].filter((a) => type === null || a.type === type);
+      const actions = [...ctx.core.store.actions.values()].filter((a) => type === null || actionType(ctx.core, a) === type);
       return json(actions.map((a) => actionJson(ctx.core, a)));
     },
   },
@@ -156,7 +172,22 @@ export const actionRoutes: Route[] = [
         restorePodName: podName,
         hook: core.hooks.onRestoreReady ? { state: 'pending', error: null, promise: null } : null,
       });
+      // The service's from_pod answers a pod's latest action of any kind: its restore too.
+      if (core.profile === 'service' && source.pod?.id) core.store.mapPodToAction(source.pod.id, action.id);
+      core.store.touchCluster(given(req.cluster_id), core.now());
       return text(action.id);
     },
   },
 ];
+
+/** The value of a container's CEDANA_CHECKPOINT env in an uploaded pod spec, or null. */
+function checkpointEnvName(podSpec: unknown): string | null {
+  if (!isRecord(podSpec) || !Array.isArray(podSpec.containers)) return null;
+  for (const c of podSpec.containers as unknown[]) {
+    if (!isRecord(c) || !Array.isArray(c.env)) continue;
+    for (const e of c.env as unknown[]) {
+      if (isRecord(e) && e.name === 'CEDANA_CHECKPOINT' && typeof e.value === 'string' && e.value.trim() !== '') return e.value;
+    }
+  }
+  return null;
+}

@@ -3,6 +3,7 @@ import type { Action, Checkpoint, V1Checkpoint } from '../../cedana/schemas.ts';
 import { V1CheckpointResources } from '../../cedana/schemas.ts';
 import type { SimulatorCore } from '../context.ts';
 import { isCheckpointType } from '../lifecycle.ts';
+import { SERVICE_TYPES } from '../profile.ts';
 import type { StoredAction, StoredCheckpoint } from '../state.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -20,6 +21,14 @@ export function checkpointJson(core: SimulatorCore, cp: StoredCheckpoint): Check
   };
 }
 
+/** The action's `type` as the profile reports it: the reference's, or the service's real ones. */
+export function actionType(core: SimulatorCore, a: StoredAction): string {
+  if (core.profile !== 'service') return a.type;
+  if (a.type === 'checkpoint') return a.reason === 'heartbeat' ? SERVICE_TYPES.heartbeat : SERVICE_TYPES.checkpoint;
+  if (a.type === 'restore') return SERVICE_TYPES.restore;
+  return a.type;
+}
+
 export function actionJson(core: SimulatorCore, a: StoredAction): Action {
   const view = core.lifecycle.action(a);
   const cp = core.store.checkpoints.get(a.checkpointId);
@@ -30,7 +39,7 @@ export function actionJson(core: SimulatorCore, a: StoredAction): Action {
     action_id: a.id,
     checkpoint_id: a.checkpointId,
     status: view.status,
-    type: a.type,
+    type: actionType(core, a),
     details: view.details,
     gpu: cp?.gpu ?? '',
     platform: cp?.platform ?? 'linux/amd64',
@@ -38,8 +47,8 @@ export function actionJson(core: SimulatorCore, a: StoredAction): Action {
     checkpoint_completed_timestamp: succeeded && isCheckpointType(a) && view.completedAt !== null ? iso(view.completedAt) : null,
     node_name: nodeName,
     reason: a.reason,
-    // Milliseconds from creation to `ready`/`error`; the reference gives no unit.
-    total_duration: view.completedAt === null ? null : view.completedAt - a.createdAt,
+    // From creation to `ready`/`error`: the reference gives no unit (milliseconds here); the service's is nanoseconds.
+    total_duration: view.completedAt === null ? null : (view.completedAt - a.createdAt) * (core.profile === 'service' ? 1_000_000 : 1),
     // The simulator moves no bytes.
     total_io: null,
   };
