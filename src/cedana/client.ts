@@ -10,18 +10,25 @@ import {
   CheckpointSlurmJob,
   CheckpointStatusWithPodSpec,
   CheckpointSuccessInfo,
+  Cluster,
+  RegisterCluster,
   RestorePod,
   RestoreSlurmJob,
   StatusResponse,
   V1CheckpointEnvelope,
   type V1Checkpoint,
 } from './schemas.ts';
+import { actionKind, type ActionKind } from './actions.ts';
+import { normaliseBaseUrl } from './base-url.ts';
 import { CedanaApiError } from './errors.ts';
 import { DEFAULT_RETRY, type RetryPolicy, type Sleep } from './retry.ts';
 import { Transport, parseWith, type CallInfo, type HttpMethod, type ResponseSpec } from './http.ts';
 
 export interface CedanaClientOptions {
-  /** e.g. https://api.cedana.ai; a path prefix is kept. */
+  /**
+   * e.g. https://<org>.cedana.ai, or the `…/v1` Cedana's docs and chart use: a trailing /v1 or /v2
+   * and trailing slashes are dropped (as Cedana's Go SDK does); a path prefix before them is kept.
+   */
   baseUrl: string;
   /** Bearer token. Never logged, never in an error. */
   token: string;
@@ -66,6 +73,8 @@ const uuid = z.guid();
 
 export class CedanaClient {
   readonly #http: Transport;
+  /** The effective base URL, after normalisation: operation paths (/v2/…) go right after it. Log it once. */
+  readonly baseUrl: string;
 
   constructor(options: CedanaClientOptions) {
     const checked = OptionsSchema.safeParse(options);
@@ -73,8 +82,13 @@ export class CedanaClient {
       const problems = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       throw new TypeError(`invalid Cedana client options: ${problems}`);
     }
+    try {
+      this.baseUrl = normaliseBaseUrl(options.baseUrl);
+    } catch (err) {
+      throw new TypeError(`invalid Cedana client options: baseUrl: ${(err as Error).message}`);
+    }
     this.#http = new Transport({
-      baseUrl: options.baseUrl,
+      baseUrl: this.baseUrl,
       token: options.token,
       timeoutMs: options.timeoutMs ?? 10_000,
       retry: { ...DEFAULT_RETRY, ...options.retry },
@@ -90,6 +104,35 @@ export class CedanaClient {
   /** Closes the pooled connections; later calls throw. */
   close(): Promise<void> {
     return this.#http.close();
+  }
+
+  // ---- Token and cluster ----
+
+  /**
+   * GET /v2/user: the user id the token belongs to; the start-up check of URL and token. A wrong
+   * token fails with a CedanaApiError whose `isTokenRejected` is true (401).
+   */
+  async getUser(opts: CallOptions = {}): Promise<string> {
+    return this.#http.send({ operation: 'getUser', method: 'GET', pathTemplate: '/v2/user', path: '/v2/user', ...plain(nonEmpty), ...opts });
+  }
+
+  /** POST /v2/cluster: registers (or updates) a cluster by name; returns its id, the CEDANA_CLUSTER_ID. Never retried. */
+  async registerCluster(name: string, opts: CallOptions = {}): Promise<string> {
+    const call = { operation: 'registerCluster', method: 'POST', pathTemplate: '/v2/cluster' } as const;
+    const body = this.#check(call, call.pathTemplate, RegisterCluster, { cluster_name: name });
+    return this.#http.send({ ...call, path: call.pathTemplate, body, ...plain(nonEmpty), ...opts });
+  }
+
+  /** GET /v2/cluster: the clusters registered with this token's organisation. */
+  async listClusters(opts: CallOptions = {}): Promise<Cluster[]> {
+    return this.#http.send({ operation: 'listClusters', method: 'GET', pathTemplate: '/v2/cluster', path: '/v2/cluster', ...json(z.array(Cluster)), ...opts });
+  }
+
+  /** DELETE /v2/cluster/{id}: deregisters a cluster. The answer's body, if any, is ignored. */
+  async deleteCluster(id: string, opts: CallOptions = {}): Promise<void> {
+    const call = { operation: 'deleteCluster', method: 'DELETE', pathTemplate: '/v2/cluster/{id}' } as const;
+    const path = `/v2/cluster/${this.#segment(call, 'id', id)}`;
+    await this.#http.send({ ...call, path, response: { type: 'none' }, errorStyle: 'v2', ...opts });
   }
 
   // ---- Checkpoints ----
@@ -143,10 +186,17 @@ export class CedanaClient {
 
   // ---- Actions ----
 
-  /** GET /v2/actions, optionally of one `type`. */
-  async listActions(filter: { type?: string } = {}, opts: CallOptions = {}): Promise<Action[]> {
+  /**
+   * GET /v2/actions. `type` is sent as the query parameter and applied here too (exact match): a
+   * server that ignores or misapplies it cannot hand back the wrong subset. `kind` filters here
+   * only, by what the free-string type means (`checkpoint` matches `checkpoint` and
+   * `checkpoint_pod`, see actionKind); prefer it, since the service's types are not the reference's.
+   */
+  async listActions(filter: { type?: string; kind?: ActionKind | readonly ActionKind[] } = {}, opts: CallOptions = {}): Promise<Action[]> {
     const query = filter.type === undefined ? undefined : { type: filter.type };
-    return this.#http.send({ operation: 'listActions', method: 'GET', pathTemplate: '/v2/actions', path: '/v2/actions', query, ...json(z.array(Action)), ...opts });
+    const all = await this.#http.send({ operation: 'listActions', method: 'GET', pathTemplate: '/v2/actions', path: '/v2/actions', query, ...json(z.array(Action)), ...opts });
+    const kinds = filter.kind === undefined ? undefined : new Set<ActionKind>(typeof filter.kind === 'string' ? [filter.kind] : filter.kind);
+    return all.filter((a) => (filter.type === undefined || a.type === filter.type) && (kinds === undefined || kinds.has(actionKind(a.type))));
   }
 
   /**
@@ -165,10 +215,17 @@ export class CedanaClient {
     }
   }
 
-  /** POST /v2/actions/upload: the pod spec Cedana rebuilds the pod from. Never retried. */
+  /**
+   * POST /v2/actions/upload: the pod spec Cedana rebuilds the pod from. Never retried. The answer
+   * is the action id (the reference) or `Success` (the service); anything else is malformed.
+   */
   async uploadPodSpec(body: CheckpointStatusWithPodSpec, opts: CallOptions = {}): Promise<string> {
     const call = { operation: 'uploadPodSpec', method: 'POST', pathTemplate: '/v2/actions/upload' } as const;
-    return this.#http.send({ ...call, path: call.pathTemplate, body: this.#check(call, call.pathTemplate, CheckpointStatusWithPodSpec, body), ...plain(text), ...opts });
+    const checked = this.#check(call, call.pathTemplate, CheckpointStatusWithPodSpec, body);
+    const acknowledged = text.refine((t) => t.toLowerCase() === checked.action_id.toLowerCase() || /^success$/i.test(t), {
+      error: `expected the action id or "Success"`,
+    });
+    return this.#http.send({ ...call, path: call.pathTemplate, body: checked, ...plain(acknowledged), ...opts });
   }
 
   /**

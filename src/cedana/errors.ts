@@ -1,8 +1,17 @@
-// The one error every client method throws. The operator branches on `kind`, `status` and
-// `retryable`; people read `message`, which is one line naming the call and what went wrong.
+// The one error every client method throws. The operator branches on `kind`, `status`,
+// `retryable` and the named conditions (`isUnsyncedPod`, `isTokenRejected`); people read
+// `message`, which is one line naming the call and what went wrong.
 import type { z } from 'zod';
 
-export type CedanaErrorKind = 'http' | 'network' | 'timeout' | 'contract';
+/**
+ * `contract`: our request broke the contract, and never left (a bug here, not retryable).
+ * `malformed`: the answer broke it (wrong content type, truncated or non-JSON body, a schema
+ * violation, an empty id): a proxy or a bad moment on the server's side, so retryable.
+ */
+export type CedanaErrorKind = 'http' | 'network' | 'timeout' | 'contract' | 'malformed';
+
+/** What Cedana answers (404) for a pod its cluster sync has not seen yet. */
+export const UNSYNCED_POD_MESSAGE = /failed to find checkpointable resource/i;
 
 export interface CedanaApiErrorInit {
   kind: CedanaErrorKind;
@@ -55,8 +64,25 @@ export class CedanaApiError extends Error {
     this.path = init.path;
     this.operation = init.operation;
     this.retryable =
-      init.kind === 'network' || init.kind === 'timeout' || (init.kind === 'http' && init.status !== undefined && isRetryableStatus(init.status));
+      init.kind === 'network' ||
+      init.kind === 'timeout' ||
+      init.kind === 'malformed' ||
+      (init.kind === 'http' && init.status !== undefined && isRetryableStatus(init.status));
     this.retryAfterMs = init.retryAfterMs;
+  }
+
+  /**
+   * 404 "Failed to find checkpointable resource": Cedana has not seen the pod (yet). For a pod that
+   * started moments ago it is the sync lag and heals; the caller decides how long to wait
+   * (`retryable` stays false, as for every 404).
+   */
+  get isUnsyncedPod(): boolean {
+    return this.kind === 'http' && this.status === 404 && UNSYNCED_POD_MESSAGE.test(this.apiMessage ?? '');
+  }
+
+  /** 401: the token is missing, wrong or revoked. Nothing but a new token helps. */
+  get isTokenRejected(): boolean {
+    return this.kind === 'http' && this.status === 401;
   }
 
   /** What a log line or an API answer should carry; `cause` stays out (it may be large). */
@@ -74,6 +100,8 @@ export class CedanaApiError extends Error {
       operation: this.operation,
       retryable: this.retryable,
       retryAfterMs: this.retryAfterMs,
+      ...(this.isUnsyncedPod ? { isUnsyncedPod: true } : {}),
+      ...(this.isTokenRejected ? { isTokenRejected: true } : {}),
     };
   }
 }

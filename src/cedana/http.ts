@@ -6,11 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ApiError, V1ErrorEnvelope } from './schemas.ts';
 import { CedanaApiError, detailsText, formatIssues, redactSecret, type CedanaApiErrorInit } from './errors.ts';
 import { isIdempotent, retryDelay, sleep as defaultSleep, parseRetryAfter, type RetryPolicy, type Sleep } from './retry.ts';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** One HTTP exchange, for metrics. `status` is the HTTP status, or why there was none. */
 export interface CallInfo {
@@ -36,8 +35,11 @@ export interface TransportOptions {
   random?: (() => number) | undefined;
 }
 
-/** How a 200 body is read: JSON checked by a schema, or a text/plain body (trimmed) checked by one. */
-export type ResponseSpec<T> = { type: 'json'; schema: z.ZodType<T> } | { type: 'text'; schema: z.ZodType<T> };
+/**
+ * How a 200 body is read: JSON checked by a schema, or a text/plain body (trimmed, one pair of
+ * JSON quotes taken off) checked by one; `none` takes any 200 or 204 and ignores the body.
+ */
+export type ResponseSpec<T> = { type: 'json'; schema: z.ZodType<T> } | { type: 'text'; schema: z.ZodType<T> } | { type: 'none' };
 
 export interface Request<T> {
   /** The client method's name: the label in errors, logs and metrics. */
@@ -50,7 +52,7 @@ export interface Request<T> {
   /** Already validated against the request schema. */
   body?: unknown;
   response: ResponseSpec<T>;
-  /** v2 answers errors with ApiError, v1 with `{error: {code, message}}`. */
+  /** The style the reference gives the operation's errors (v2 ApiError, v1 `{error}`); every shape the service has used is read either way. */
   errorStyle: 'v2' | 'v1';
   signal?: AbortSignal | undefined;
 }
@@ -207,7 +209,7 @@ export class Transport {
     }
     const message = this.#redact(err instanceof Error ? err.message : String(err));
     if (codeStr === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-      return new CedanaApiError({ ...base, kind: 'contract', code: codeStr, description: `response body larger than ${MAX_RESPONSE_BYTES} bytes` });
+      return new CedanaApiError({ ...base, kind: 'malformed', code: codeStr, description: `response body larger than ${MAX_RESPONSE_BYTES} bytes` });
     }
     // The socket's own cause (ECONNREFUSED, ECONNRESET) says more than undici's wrapper.
     const causeCode = (err as { cause?: { code?: unknown } }).cause?.code;
@@ -219,29 +221,42 @@ export class Transport {
   #interpret<T>(req: Request<T>, raw: RawResponse): T {
     const base = { operation: req.operation, method: req.method, path: req.path, status: raw.status };
     const type = mediaType(raw.headers['content-type']);
-    const contract = (what: string): CedanaApiError =>
-      new CedanaApiError({ ...base, kind: 'contract', description: `${this.#redact(what)} (${raw.status} response does not match the contract)` });
+    // A malformed answer is the server's (or a proxy's) fault and may pass: retryable, never a value.
+    const malformed = (what: string): CedanaApiError =>
+      new CedanaApiError({ ...base, kind: 'malformed', description: `${this.#redact(what)} (${raw.status} response does not match the contract)` });
 
     if (raw.status < 200 || raw.status > 299) throw this.#httpError(req, raw, type);
-    if (raw.status !== 200) throw contract(`unexpected status ${raw.status}`);
+    const spec = req.response;
+    if (spec.type === 'none') {
+      if (raw.status === 200 || raw.status === 204) return undefined as T;
+      throw malformed(`unexpected status ${raw.status}`);
+    }
+    if (raw.status !== 200) throw malformed(`unexpected status ${raw.status}`);
 
-    const expected = req.response.type === 'json' ? 'application/json' : 'text/plain';
-    if (type !== expected) throw contract(`content-type is ${type ?? 'missing'}, expected ${expected}`);
-
-    let value: unknown = raw.text.trim();
-    if (req.response.type === 'json') {
+    let value: unknown;
+    if (spec.type === 'json') {
+      if (type !== 'application/json') throw malformed(`content-type is ${type ?? 'missing'}, expected application/json`);
       try {
         value = JSON.parse(raw.text);
       } catch (err) {
-        throw contract(`body is not JSON: ${(err as Error).message}`);
+        throw malformed(`body is not JSON: ${(err as Error).message}`);
       }
+    } else {
+      // Ids have come as text/plain, and JSON-quoted ("abc"), also as application/json strings.
+      if (type !== 'text/plain' && type !== 'application/json') throw malformed(`content-type is ${type ?? 'missing'}, expected text/plain`);
+      const unquoted = unquote(raw.text.trim());
+      if (unquoted === undefined) throw malformed(`body is not a JSON string although the content-type is ${type}`);
+      if (type === 'application/json' && unquoted === raw.text.trim()) throw malformed('body is not a JSON string although the content-type is application/json');
+      // An empty id is no id: say so rather than "Invalid UUID".
+      if (unquoted === '' && !spec.schema.safeParse('').success) throw malformed('empty body where a value was expected');
+      value = unquoted;
     }
-    const parsed = parseWith(req.response.schema, value);
-    if (!parsed.ok) throw contract(parsed.issues);
+    const parsed = parseWith(spec.schema, value);
+    if (!parsed.ok) throw malformed(parsed.issues);
     return parsed.value;
   }
 
-  /** A non-2xx answer. Its body is read as the style's error shape when it is one; otherwise only the status speaks. */
+  /** A non-2xx answer. Its body is read as any error shape Cedana has used; otherwise only the status speaks. */
   #httpError(req: Request<unknown>, raw: RawResponse, type: string | undefined): CedanaApiError {
     const init: CedanaApiErrorInit = {
       kind: 'http',
@@ -252,34 +267,16 @@ export class Transport {
       retryAfterMs: parseRetryAfter(raw.headers['retry-after']),
       description: '',
     };
-    let json: unknown;
-    if (type === 'application/json') {
-      try {
-        json = JSON.parse(raw.text);
-      } catch {
-        json = undefined;
-      }
-    }
-    const v2 = req.errorStyle === 'v2' ? ApiError.safeParse(json) : undefined;
-    const v1 = req.errorStyle === 'v1' ? V1ErrorEnvelope.safeParse(json) : undefined;
-    if (v2?.success === true) {
-      init.code = v2.data.code ?? undefined;
-      init.apiMessage = v2.data.message;
-      init.details = v2.data.details;
-    } else if (v1?.success === true) {
-      init.code = v1.data.error.code;
-      init.apiMessage = v1.data.error.message;
-    }
-    const safe = this.#redact({ code: init.code, apiMessage: init.apiMessage, details: init.details });
-    init.code = safe.code;
-    init.apiMessage = safe.apiMessage;
-    init.details = safe.details;
+    const body = this.#redact(readErrorBody(raw.text, type));
+    init.code = body.code;
+    init.apiMessage = body.message;
+    init.details = body.details;
+    const rejected = raw.status === 401 ? ' (the Cedana token was rejected: check CEDANA_AUTH_TOKEN)' : '';
     if (init.apiMessage !== undefined) {
       const extra = detailsText(init.details);
-      init.description = `${raw.status} ${init.apiMessage}${extra === undefined ? '' : `: ${extra}`}`;
+      init.description = `${raw.status} ${init.apiMessage}${extra === undefined ? '' : `: ${extra}`}${rejected}`;
     } else {
-      const shape = req.errorStyle === 'v2' ? 'an ApiError' : 'a v1 error';
-      init.description = `${raw.status} ${STATUS_CODES[raw.status] ?? 'Unknown status'} (body is not ${shape}; content-type ${type ?? 'missing'})`;
+      init.description = `${raw.status} ${STATUS_CODES[raw.status] ?? 'Unknown status'}${rejected} (body is not a Cedana error; content-type ${type ?? 'missing'})`;
     }
     return new CedanaApiError(init);
   }
@@ -287,4 +284,76 @@ export class Transport {
   #redact<V>(value: V): V {
     return redactSecret(value, this.#opts.token);
   }
+}
+
+/**
+ * The text of a text/plain answer: as is, or without one pair of JSON quotes (Cedana has answered
+ * ids as `"abc"`; its CI strips the quotes). undefined when it starts with a quote but is no JSON string.
+ */
+export function unquote(text: string): string | undefined {
+  if (!text.startsWith('"')) return text;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'string' ? v.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ErrorBody {
+  code: string | undefined;
+  message: string | undefined;
+  details: unknown;
+}
+
+/** Go's net/http default answers for unknown routes and methods: a wrong base URL, not an API answer. */
+const GO_MUX_TEXT = /^(404 page not found|405 method not allowed|method not allowed)$/i;
+const MAX_TEXT_MESSAGE = 500;
+
+const scalarText = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+
+/**
+ * Every error body the Cedana service has used: `{message, code?, details?}` (the reference),
+ * `{message}` (the /v1 generation), `{cedana_error_code, message}` (2025), `{error: {code, message}}`
+ * (v1 reference), a JSON string, and plain text. An HTML page (a proxy) or Go's default
+ * "404 page not found" carries no API message, so callers can tell a wrong URL from an API answer.
+ */
+export function readErrorBody(text: string, type: string | undefined): ErrorBody {
+  const none: ErrorBody = { code: undefined, message: undefined, details: undefined };
+  const trimmed = text.trim();
+  if (trimmed === '') return none;
+  let json: unknown;
+  let isJson = false;
+  if (type === 'application/json' || type === undefined || type === 'text/plain' || /^[{"]/.test(trimmed)) {
+    try {
+      json = JSON.parse(trimmed);
+      isJson = true;
+    } catch {
+      isJson = false;
+    }
+  }
+  if (isJson) {
+    if (typeof json === 'string') return plainMessage(json);
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) return none;
+    const o = json as Record<string, unknown>;
+    const nested = o.error;
+    if (nested !== null && typeof nested === 'object' && !Array.isArray(nested)) {
+      const e = nested as Record<string, unknown>;
+      const message = scalarText(e.message);
+      if (message !== undefined) return { code: scalarText(e.code), message, details: e.details };
+    }
+    const message = scalarText(o.message) ?? scalarText(o.error);
+    if (message === undefined) return none;
+    return { code: scalarText(o.code) ?? scalarText(o.cedana_error_code), message, details: o.details };
+  }
+  if (type !== undefined && type !== 'text/plain') return none; // HTML from a proxy, or anything else
+  return plainMessage(trimmed);
+}
+
+function plainMessage(text: string): ErrorBody {
+  const t = text.trim();
+  if (t === '' || t.startsWith('<') || GO_MUX_TEXT.test(t)) return { code: undefined, message: undefined, details: undefined };
+  const oneLine = t.replace(/\s*\n\s*/g, ' ');
+  return { code: undefined, message: oneLine.length > MAX_TEXT_MESSAGE ? `${oneLine.slice(0, MAX_TEXT_MESSAGE)}…` : oneLine, details: undefined };
 }

@@ -101,6 +101,7 @@ describe('what the client sends', () => {
   });
 });
 
+// A malformed answer is the server's (or a proxy's) doing and may pass: kind `malformed`, retryable.
 describe('answers that break the contract', () => {
   const route = (status: number, body: string, type: string | undefined): Handler => (_req, res) => {
     res.writeHead(status, type === undefined ? {} : { 'content-type': type });
@@ -111,23 +112,28 @@ describe('answers that break the contract', () => {
     const action = { action_id: UUID_A, checkpoint_id: 'nope', details: null, gpu: '', platform: 'linux', status: 'ready', type: 'checkpoint' };
     const s = await stub(route(200, JSON.stringify([action]), 'application/json'));
     const err = await failure(client(s.url).listActions());
-    expect(err).toMatchObject({ kind: 'contract', status: 200, retryable: false, path: '/v2/actions' });
+    expect(err).toMatchObject({ kind: 'malformed', status: 200, retryable: true, path: '/v2/actions' });
     expect(err.message).toBe('Cedana GET /v2/actions: [0].checkpoint_id: Invalid UUID (200 response does not match the contract)');
-    expect(s.seen).toHaveLength(1); // a contract error is not retried
+    expect(s.seen).toHaveLength(3); // a GET is retried, up to maxAttempts
   });
 
   it('rejects a garbage JSON body', async () => {
     const s = await stub(route(200, '{"status": "ready"', 'application/json'));
     const err = await failure(client(s.url).getCheckpointStatus(UUID_A));
-    expect(err.kind).toBe('contract');
+    expect(err).toMatchObject({ kind: 'malformed', retryable: true });
     expect(err.message).toMatch(/^Cedana GET \/v2\/checkpoint\/status\/[-0-9a-f]+: body is not JSON: /);
   });
 
   it('rejects a wrong or missing content type', async () => {
     const html = await stub(route(200, '<html></html>', 'text/html'));
     expect((await failure(client(html.url).listCheckpoints())).message).toContain('content-type is text/html, expected application/json');
+    // A JSON string is an id too (the service has answered them so); a JSON object is not.
     const json = await stub(route(200, JSON.stringify(UUID_A), 'application/json'));
-    expect((await failure(client(json.url).createCheckpoint())).message).toContain('content-type is application/json, expected text/plain');
+    await expect(client(json.url).createCheckpoint()).resolves.toBe(UUID_A);
+    const object = await stub(route(200, JSON.stringify({ id: UUID_A }), 'application/json'));
+    expect((await failure(client(object.url).createCheckpoint())).message).toContain('body is not a JSON string although the content-type is application/json');
+    const octet = await stub(route(200, UUID_A, 'application/octet-stream'));
+    expect((await failure(client(octet.url).createCheckpoint())).message).toContain('content-type is application/octet-stream, expected text/plain');
     const none = await stub(route(200, UUID_A, undefined));
     expect((await failure(client(none.url).createCheckpoint())).message).toContain('content-type is missing');
   });
@@ -139,16 +145,16 @@ describe('answers that break the contract', () => {
     });
     const c = client(s.url);
     await expect(c.restorePod({ action_id: UUID_B, reason: 'manual' })).resolves.toBe(UUID_A);
-    expect((await failure(c.createCheckpoint())).message).toBe('Cedana POST /v2/checkpoints: body: Invalid UUID (200 response does not match the contract)');
+    expect((await failure(c.createCheckpoint())).message).toBe('Cedana POST /v2/checkpoints: empty body where a value was expected (200 response does not match the contract)');
     expect((await failure(c.checkpointPod({ pod_name: 'p' }))).message).toContain('body: Invalid UUID');
     await expect(c.getCheckpointPath('ml/p')).resolves.toBe('restore path is not a uuid');
-    expect((await failure(c.getCheckpointPath('ml/p'))).message).toContain('body: empty, expected a value');
+    expect((await failure(c.getCheckpointPath('ml/p'))).message).toContain('empty body where a value was expected');
   });
 
   it('rejects a 2xx other than the documented 200', async () => {
     const s = await stub(route(204, '', undefined));
     const err = await failure(client(s.url).deprecateCheckpoint(UUID_A));
-    expect(err).toMatchObject({ kind: 'contract', status: 204 });
+    expect(err).toMatchObject({ kind: 'malformed', status: 204, retryable: true });
     expect(err.message).toContain('unexpected status 204');
   });
 });
@@ -182,7 +188,7 @@ describe('errors', () => {
     });
     const err = await failure(client(s.url, { retry: { maxAttempts: 1 } }).listActions());
     expect(err).toMatchObject({ kind: 'http', status: 502, retryable: true, apiMessage: undefined });
-    expect(err.message).toBe('Cedana GET /v2/actions: 502 Bad Gateway (body is not an ApiError; content-type text/html)');
+    expect(err.message).toBe('Cedana GET /v2/actions: 502 Bad Gateway (body is not a Cedana error; content-type text/html)');
   });
 
   it('reads v1 errors and unwraps the v1 envelope', async () => {
@@ -392,9 +398,9 @@ describe('the token', () => {
       await failure(c.getCheckpointStatus(UUID_A)),
       await failure(client('http://127.0.0.1:9', { logger, retry: { maxAttempts: 1 } }).listActions()),
     ];
-    expect(errors.map((e) => e.kind)).toEqual(['http', 'contract', 'http', 'contract', 'network', 'network']);
+    expect(errors.map((e) => e.kind)).toEqual(['http', 'malformed', 'http', 'malformed', 'network', 'network']);
     expect(errors[0]).toMatchObject({ code: 'Bearer [REDACTED]', details: { header: 'Bearer [REDACTED]', nested: ['Bearer [REDACTED]'] } });
-    expect(errors[0]?.message).toBe('Cedana GET /v2/actions: 401 bad token: Bearer [REDACTED]');
+    expect(errors[0]?.message).toBe('Cedana GET /v2/actions: 401 bad token: Bearer [REDACTED] (the Cedana token was rejected: check CEDANA_AUTH_TOKEN)');
     for (const e of errors) expectNoToken(e);
     expect(lines.length).toBeGreaterThan(5);
     for (const line of lines) expect(line).not.toContain(TOKEN);
