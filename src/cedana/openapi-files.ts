@@ -7,6 +7,8 @@ import { mergeReference } from './openapi-merge.ts';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const OPENAPI_PATH = join(repoRoot, 'openapi/cedana.json');
 const V1_PATH = join(repoRoot, 'openapi/v1-checkpoints.json');
+/** Operations the service has and the reference pages lack (REAL-SERVICE.md), marked x-cedana-operator-choice. */
+const ADDITIONS_PATH = join(repoRoot, 'openapi/project-additions.json');
 /** The reference sits beside the repository (shared/cedana-api); CEDANA_API_REFERENCE overrides. */
 export const DEFAULT_REFERENCE_DIR = process.env.CEDANA_API_REFERENCE ?? resolve(repoRoot, '../shared/cedana-api');
 
@@ -19,8 +21,15 @@ export function loadReference(dir: string = DEFAULT_REFERENCE_DIR): Record<strin
     .sort()
     .map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
   if (files.length !== 3) throw new Error(`expected the 000, 002 and 004 pages in ${dir}, found ${files.length}`);
-  const v1 = JSON.parse(readFileSync(V1_PATH, 'utf8')) as { paths: Record<string, unknown>; schemas: Record<string, unknown>; responses: Record<string, unknown> };
-  return mergeReference(files, v1);
+  type Extras = { paths: Record<string, unknown>; schemas: Record<string, unknown>; responses: Record<string, unknown>; tags?: Record<string, unknown>[] };
+  const v1 = JSON.parse(readFileSync(V1_PATH, 'utf8')) as Extras;
+  const additions = JSON.parse(readFileSync(ADDITIONS_PATH, 'utf8')) as Extras;
+  return mergeReference(files, {
+    paths: { ...v1.paths, ...additions.paths },
+    schemas: { ...v1.schemas, ...additions.schemas },
+    responses: { ...v1.responses, ...additions.responses },
+    tags: [...(v1.tags ?? []), ...(additions.tags ?? [])],
+  });
 }
 
 export function loadOpenApi(): { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } } & Record<string, unknown> {

@@ -76,6 +76,8 @@ export interface MergeExtras {
   paths: Json;
   schemas: Json;
   responses: Json;
+  /** Tags of the extra operations. */
+  tags?: Json[];
 }
 
 export function mergeReference(files: ReferenceFile[], extras: MergeExtras): Json {
@@ -139,9 +141,9 @@ export function mergeReference(files: ReferenceFile[], extras: MergeExtras): Jso
       title: 'Cedana API',
       version: '0.0.0-staging',
       description:
-        'Merged by cedana-operator (scripts/merge-openapi.ts) from the published Cedana API reference: every v2 endpoint, plus GET /v1/checkpoints/{checkpoint_id}. Do not edit by hand.',
+        'Merged by cedana-operator (scripts/merge-openapi.ts) from the published Cedana API reference: every v2 endpoint, plus GET /v1/checkpoints/{checkpoint_id}, plus the token and cluster operations the service has and the reference pages lack (openapi/project-additions.json, each marked x-cedana-operator-choice). Do not edit by hand.',
     },
-    tags: [...tags.values(), { name: 'Checkpoints (v1)', description: 'Cedana API v1 (envelope style)' }],
+    tags: [...tags.values(), { name: 'Checkpoints (v1)', description: 'Cedana API v1 (envelope style)' }, ...(extras.tags ?? [])],
     security: [{ Token: [] }],
     paths: sortedPaths,
     components: {

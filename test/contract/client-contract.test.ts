@@ -57,6 +57,11 @@ describe('the client speaks the OpenAPI document', () => {
     clock += 10_000;
     await client.restoreSlurmJob({ action_id: jobAction, cluster_id: 's1', reason: 'manual' });
 
+    await client.getUser();
+    const clusterId = await client.registerCluster('contract-cluster');
+    await client.listClusters();
+    await client.deleteCluster(clusterId);
+
     // The documented error answers.
     await settle(client.checkpointPod({}));
     await settle(client.getCheckpointStatus(randomUUID()));
@@ -65,6 +70,7 @@ describe('the client speaks the OpenAPI document', () => {
     await settle(client.getCheckpointPath('no/such-pod'));
     await settle(client.restorePod({ action_id: randomUUID(), reason: 'manual' }));
     await settle(client.getCheckpointV1('missing'));
+    await settle(client.deleteCluster(randomUUID()));
     sim.setFaults({ rateLimitRate: 0.5, errorRate: 0.5, seed: 1 });
     await settle(client.listActions());
     await settle(client.checkpointPod({ pod_name: 'p' }));
@@ -73,10 +79,11 @@ describe('the client speaks the OpenAPI document', () => {
     const wrong = new CedanaClient({ baseUrl: sim.url, token: 'wrong' });
     await settle(wrong.listCheckpoints());
     await settle(wrong.getCheckpointV1('x'));
+    await settle(wrong.getUser());
     await wrong.close();
 
     const operations = new Set(exchanges.map((e) => `${e.method} ${e.pathTemplate}`));
-    expect(operations.size).toBe(15);
+    expect(operations.size).toBe(19);
     expect(exchanges.filter((e) => e.faulted).length).toBeGreaterThanOrEqual(3);
     const statuses = new Set(exchanges.map((e) => e.status));
     for (const s of [200, 400, 401, 404]) expect(statuses).toContain(s);

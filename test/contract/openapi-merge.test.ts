@@ -11,10 +11,20 @@ describe('the merged OpenAPI document', () => {
     expect(readFileSync(OPENAPI_PATH, 'utf8')).toBe(`${JSON.stringify(doc, null, 2)}\n`);
   });
 
-  it('has the 15 operations with unique operationIds', () => {
+  it('has the 15 operations of the reference and the 4 of the service, with unique operationIds', () => {
     const ops = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((item) => Object.values(item));
-    expect(ops).toHaveLength(15);
-    expect(new Set(ops.map((o) => o.operationId)).size).toBe(15);
+    expect(ops).toHaveLength(19);
+    expect(new Set(ops.map((o) => o.operationId)).size).toBe(19);
+  });
+
+  it('marks every operation that is not in the reference pages as this project\'s choice', () => {
+    const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>;
+    const marked = Object.entries(paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([, op]) => op['x-cedana-operator-choice'] === true)
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(marked.sort()).toEqual(['DELETE /v2/cluster/{id}', 'GET /v2/cluster', 'GET /v2/user', 'POST /v2/cluster']);
   });
 
   it('refuses a schema defined twice with different content', () => {

@@ -106,6 +106,13 @@ describe('the simulator follows the OpenAPI document', () => {
     await valid('POST', '/v2/slurm/restore/job', { action_id: job, cluster_id: 's1', reason: 'manual' });
     await valid('GET', '/v2/actions');
 
+    // Token and cluster (openapi/project-additions.json).
+    await valid('GET', '/v2/user');
+    const cluster = await valid('POST', '/v2/cluster', { cluster_name: 'prod-eu' });
+    await valid('POST', '/v2/checkpoint/pod', { pod_name: 'synced', namespace: 'ml', cluster_id: cluster });
+    await valid('GET', '/v2/cluster');
+    await valid('DELETE', `/v2/cluster/${cluster}`);
+
     // An action's checkpoint deprecated: not_found is a documented status.
     const [, second] = (JSON.parse(await valid('GET', '/v2/checkpoints')) as { id: string }[]).filter((c) => c.id !== id);
     await valid('PATCH', `/v2/checkpoints/deprecate/${second?.id ?? ''}`);
@@ -142,6 +149,9 @@ describe('the simulator follows the OpenAPI document', () => {
     const pending = await valid('POST', '/v2/slurm/checkpoint/job', { job_name: 'pending' });
     await rejected(400, 'POST', '/v2/slurm/restore/job', { action_id: pending, cluster_id: 's', reason: 'manual' });
     await rejected(404, 'GET', '/v1/checkpoints/no-such-name');
+    await rejected(400, 'POST', '/v2/cluster', {}, { requestInvalid: true });
+    await rejected(400, 'POST', '/v2/cluster', { cluster_name: '' }, { requestInvalid: true });
+    await rejected(404, 'DELETE', `/v2/cluster/${unknown}`);
   });
 
   it('on 401 for every operation, v1 in its own envelope', async () => {
