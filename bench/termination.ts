@@ -17,7 +17,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { PodCheckpoint } from '../src/api/podcheckpoint.ts';
+import { PodCheckpoints } from '../src/api/kinds.ts';
+import type { PodCheckpoint } from '../src/api/podcheckpoint.ts';
 import { ConfigSchema } from '../src/config/config.ts';
 import { CHECKPOINT_FINALIZER } from '../src/api/podcheckpoint.ts';
 import { applyManifestDir, waitForCrdsEstablished } from '../src/kube/apply.ts';
@@ -167,7 +168,7 @@ async function run(o: Options, n: number): Promise<Record<string, unknown>> {
   const cluster: LocalCluster = await startLocalCluster({ prefix: 'cedana-bench-' });
   let sim: RunningSimulator | undefined;
   let op: RunningOperator | undefined;
-  let watch: Informer<PodCheckpoint> | undefined;
+  let watch: Informer<'PodCheckpoint', PodCheckpoint> | undefined;
   try {
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfig);
@@ -210,13 +211,7 @@ async function run(o: Options, n: number): Promise<Record<string, unknown>> {
 
     // ---- our own watch of the PodCheckpoints: when each is created, written, Ready
     const timelines = new Map<string, Timeline>();
-    watch = new Informer<PodCheckpoint>({
-      name: 'bench-podcheckpoints',
-      kubeConfig: kc,
-      path: `/apis/cedana.ai/v1alpha1/namespaces/${NAMESPACE}/podcheckpoints`,
-      parse: (raw) => PodCheckpoint.parse(raw),
-      logger: pino({ level: 'silent' }),
-    });
+    watch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, kubeConfig: kc, logger: pino({ level: 'silent' }) });
     watch.onEvent((e) => {
       if (e.type === 'delete') return;
       const at = performance.now() - t0;

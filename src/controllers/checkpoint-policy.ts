@@ -1,60 +1,74 @@
-// CheckpointPolicy reconciler: counts the pods it protects, takes heartbeat checkpoints, applies
-// retention, and reports pods lost with their node. Heartbeats are spread over the interval by a
-// hash of each pod's uid, and named by interval slot, so neither a restart nor a second replica
-// takes one twice.
+// CheckpointPolicy controller.
+// Triggered by: the policy created, its spec changed, or its lostPods status changed (written by
+// the node-termination controller); a pod of its namespace created, deleted or relabelled; a
+// PodCheckpoint it owns changing phase (retention counts Ready ones). Reads restores.
+//
+// Counts the pods it protects, takes heartbeat checkpoints, applies retention, and turns the pods
+// lost with their node into a condition. Heartbeats are spread over the interval by a hash of each
+// pod's uid, and named by interval slot, so neither a restart nor a second replica takes one twice.
 import type { Logger } from 'pino';
 import { CheckpointPolicy, type CheckpointPolicyStatus } from '../api/checkpointpolicy.ts';
-import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import type { PodRestore } from '../api/podrestore.ts';
+import { POLICY_CONDITIONS as C, POLICY_REASONS as R } from '../api/conditions.ts';
+import { CheckpointPolicies, PodCheckpoints, PodRestores, Pods, type CheckpointPolicyStore, type PodCheckpointStore, type PodRestoreStore, type PodStore } from '../api/kinds.ts';
 import type { Pod } from '../api/pod.ts';
 import { parseDuration } from '../config/duration.ts';
+import { defineIndex } from '../kube/cache.ts';
 import type { ConditionInput } from '../kube/conditions.ts';
-import type { CustomObjects } from '../kube/custom-objects.ts';
-import type { EventRecorder } from '../kube/events.ts';
-import type { Store } from '../kube/informer.ts';
-import type { ReconcileResult } from '../kube/workqueue.ts';
-import type { Metrics } from '../metrics.ts';
+import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
+import { keyOf } from '../kube/keys.ts';
+import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
+import type { OperatorContext } from './context.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
 import { operatorCheckpoint } from './owned-objects.ts';
+import { restoresByCheckpoint } from './podrestore.ts';
+import { podsByNamespace } from './protection.ts';
 import { pruneCheckpoints } from './retention.ts';
-import type { Protection } from './protection.ts';
-import { nowIso, reconcileLogger, writeStatus } from './reconcile-kit.ts';
+import { nowIso, writeStatus } from './reconcile-kit.ts';
 
-export interface CheckpointPolicyDeps {
-  policies: Store<CheckpointPolicy>;
-  pods: Store<Pod>;
-  checkpoints: Store<PodCheckpoint>;
-  restores: Store<PodRestore>;
-  protection: Protection;
-  objects: CustomObjects;
-  events: EventRecorder;
-  minHeartbeatIntervalMs: number;
-  metrics: Metrics;
-  log: Logger;
+/** PodCheckpoints by the uid of the policy that owns them. */
+export const checkpointsByOwner = defineIndex(PodCheckpoints, 'owner', (c) => (c.metadata.ownerReferences ?? []).map((o) => o.uid));
+
+export function setupCheckpointPolicyController(mgr: Manager, ctx: OperatorContext): void {
+  const policies = mgr.cache(CheckpointPolicies);
+  const reconciler = new CheckpointPolicyReconciler(ctx, policies, mgr.index(Pods, podsByNamespace), mgr.index(PodCheckpoints, checkpointsByOwner), mgr.index(PodRestores, restoresByCheckpoint));
+  mgr
+    .controller('checkpointpolicy')
+    .for(CheckpointPolicies, (e) => specOrLifecycleChanged(e) || (e.type === 'update' && JSON.stringify(e.obj.status?.lostPods) !== JSON.stringify(e.old.status?.lostPods)))
+    // Retention counts Ready checkpoints.
+    .owns(PodCheckpoints, (e) => e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined))
+    // Protected-pod counts and heartbeats follow pods coming, going and changing labels.
+    .watches(Pods, (e) =>
+      e.type !== 'update' || JSON.stringify(e.obj.metadata.labels) !== JSON.stringify(e.old.metadata.labels) ? ctx.protection.policiesIn(e.obj.metadata.namespace).map(keyOf) : [],
+    )
+    .reads(PodRestores)
+    .complete(reconciler);
 }
 
-export class CheckpointPolicyController {
-  private readonly d: CheckpointPolicyDeps;
+export class CheckpointPolicyReconciler {
+  private readonly ctx: OperatorContext;
+  private readonly policies: CheckpointPolicyStore;
+  private readonly pods: PodStore;
+  private readonly checkpoints: PodCheckpointStore;
+  private readonly restores: PodRestoreStore;
   private readonly clock = new HeartbeatClock();
-  private readonly lost = new Map<string, string[]>();
-  constructor(deps: CheckpointPolicyDeps) {
-    this.d = deps;
+
+  constructor(ctx: OperatorContext, policies: CheckpointPolicyStore, pods: PodStore, checkpoints: PodCheckpointStore, restores: PodRestoreStore) {
+    this.ctx = ctx;
+    this.policies = policies;
+    this.pods = pods;
+    this.checkpoints = checkpoints;
+    this.restores = restores;
   }
 
-  recordLost(policy: CheckpointPolicy, pods: string[]): void {
-    const key = `${policy.metadata.namespace ?? ''}/${policy.metadata.name}`;
-    this.lost.set(key, [...new Set([...(this.lost.get(key) ?? []), ...pods])].slice(-50));
-  }
-
-  async reconcile(key: string): Promise<ReconcileResult | undefined> {
-    const policy = this.d.policies.get(key);
+  async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const policy = this.policies.get(key);
     if (!policy || policy.metadata.deletionTimestamp) return undefined;
-    const log = reconcileLogger(this.d.log, 'checkpointpolicy', policy.metadata.namespace ?? '', policy.metadata.name);
     const namespace = policy.metadata.namespace ?? 'default';
-    const pods = this.d.pods
-      .byIndex('namespace', namespace)
-      .filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.d.protection.policyFor(p)?.metadata.uid === policy.metadata.uid);
-    this.d.metrics.protectedPods.set({ namespace, policy: policy.metadata.name }, pods.length);
+    const pods = this.pods
+      .byIndex(podsByNamespace, namespace)
+      .filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.ctx.protection.policyFor(p)?.metadata.uid === policy.metadata.uid);
+    this.clock.retainOnly(new Set(pods.map((p) => p.metadata.uid ?? '')));
+    this.ctx.metrics.protectedPods.set({ namespace, policy: policy.metadata.name }, pods.length);
 
     const conditions: ConditionInput[] = [];
     const changes: Partial<CheckpointPolicyStatus> = { protectedPods: pods.length };
@@ -62,8 +76,9 @@ export class CheckpointPolicyController {
 
     if (policy.spec.heartbeat) {
       const intervalMs = parseDuration(policy.spec.heartbeat.interval) ?? 0;
-      if (intervalMs < this.d.minHeartbeatIntervalMs) {
-        conditions.push({ type: 'Ready', status: 'False', reason: 'HeartbeatTooFrequent', message: `heartbeat.interval ${policy.spec.heartbeat.interval} is below the operator's minimum of ${this.d.minHeartbeatIntervalMs}ms` });
+      const min = this.ctx.config.minHeartbeatInterval;
+      if (intervalMs < min) {
+        conditions.push({ type: C.Ready, status: 'False', reason: R.HeartbeatTooFrequent, message: `heartbeat.interval ${policy.spec.heartbeat.interval} is below the operator's minimum of ${min}ms` });
       } else {
         const beat = await this.heartbeats(policy, pods, intervalMs, log);
         if (beat.took > 0) changes.lastHeartbeat = nowIso();
@@ -72,22 +87,20 @@ export class CheckpointPolicyController {
     }
     if (policy.spec.retention) await this.retain(policy, policy.spec.retention.keepLast, log);
 
-    const lost = this.lost.get(key);
+    const lost = policy.status?.lostPods;
     if (lost?.length) {
-      changes.lostPods = lost;
-      conditions.push({ type: 'PodsLost', status: 'True', reason: 'NoReadyCheckpoint', message: `Lost with their node, nothing to restore from: ${lost.join(', ')}` });
+      conditions.push({ type: C.PodsLost, status: 'True', reason: R.NoReadyCheckpoint, message: `Lost with their node, nothing to restore from: ${lost.join(', ')}` });
     }
-    if (!conditions.some((c) => c.type === 'Ready')) {
-      conditions.push({ type: 'Ready', status: 'True', reason: 'Protecting', message: `Protecting ${pods.length} pod(s)` });
+    if (!conditions.some((c) => c.type === C.Ready)) {
+      conditions.push({ type: C.Ready, status: 'True', reason: R.Protecting, message: `Protecting ${pods.length} pod(s)` });
     }
     const status = policy.status ?? {};
     const unchanged =
       status.protectedPods === changes.protectedPods &&
       changes.lastHeartbeat === undefined &&
-      JSON.stringify(status.lostPods) === JSON.stringify(changes.lostPods ?? status.lostPods) &&
       conditions.every((c) => status.conditions?.some((s) => s.type === c.type && s.status === c.status && s.reason === c.reason && s.message === c.message)) &&
       status.observedGeneration === policy.metadata.generation;
-    if (!unchanged) await writeStatus(this.d.objects, 'checkpointpolicies', policy, changes, conditions, (raw) => CheckpointPolicy.parse(raw));
+    if (!unchanged) await writeStatus(this.ctx.objects, 'checkpointpolicies', policy, changes, conditions, (raw) => CheckpointPolicy.parse(raw));
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
@@ -100,7 +113,7 @@ export class CheckpointPolicyController {
       nextMs = Math.min(nextMs, beat.nextInMs);
       if (!beat.due) continue;
       const body = operatorCheckpoint(pod, policy, 'heartbeat', beat.name, pod.spec.nodeName, { kind: policy.spec.onNodeTermination.kind, reason: 'heartbeat' });
-      const outcome = await this.d.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', body);
+      const outcome = await this.ctx.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', body);
       if (outcome === 'created') took++;
     }
     if (took > 0) log.info({ took }, 'heartbeat checkpoints requested');
@@ -109,6 +122,6 @@ export class CheckpointPolicyController {
 
   /** Keep the newest keepLast Ready checkpoints of each pod that this policy made; delete the rest. */
   private async retain(policy: CheckpointPolicy, keepLast: number, log: Logger): Promise<void> {
-    await pruneCheckpoints(this.d.objects, this.d.restores, this.d.checkpoints.byIndex('owner', policy.metadata.uid ?? ''), keepLast, log);
+    await pruneCheckpoints(this.ctx.objects, this.restores, this.checkpoints.byIndex(checkpointsByOwner, policy.metadata.uid ?? ''), keepLast, log);
   }
 }

@@ -1,56 +1,74 @@
-// The second half of an evacuation: once a node-termination checkpoint is Ready and its pod has
-// left the node (evicted, deleted, or the node is gone), create the PodRestore, with the reason the
-// signal gave (nodeTermination for a taint, nodeUnschedulable for a cordon). Keyed by checkpoint.
-import type { Logger } from 'pino';
-import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import { LABELS, NODE_ANNOTATION, type Node, type Pod } from '../api/pod.ts';
-import type { CustomObjects } from '../kube/custom-objects.ts';
-import type { Store } from '../kube/informer.ts';
-import type { ReconcileResult } from '../kube/workqueue.ts';
-import type { Metrics } from '../metrics.ts';
-import { restoreReasonOf } from './owned-objects.ts';
+// Evacuation-restore controller: the second half of an evacuation.
+// Triggered by: an evacuation PodCheckpoint created or changing phase; its pod deleted or moved to
+// another node; its node deleted. Reads pods and nodes.
+//
+// Once a node-termination checkpoint is Ready and its pod has left the node (evicted, deleted, or
+// the node is gone), create the PodRestore, with the reason the signal gave (nodeTermination for a
+// taint, nodeUnschedulable for a cordon). Keyed by checkpoint.
+import { Nodes, PodCheckpoints, Pods, type NodeStore, type PodCheckpointStore, type PodStore } from '../api/kinds.ts';
+import { LABELS, NODE_ANNOTATION } from '../api/pod.ts';
+import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
+import { keyOf } from '../kube/keys.ts';
+import type { Manager } from '../kube/manager.ts';
+import type { OperatorContext } from './context.ts';
+import { evacuationCheckpointsByNode, isEvacuationCheckpoint } from './evacuation.ts';
+import { checkpointsByPodUID, podsByUID, restoreReasonOf } from './owned-objects.ts';
 
-export interface EvacuationRestoreDeps {
-  checkpoints: Store<PodCheckpoint>;
-  pods: Store<Pod>;
-  nodes: Store<Node>;
-  objects: CustomObjects;
-  metrics: Metrics;
-  log: Logger;
+export function setupEvacuationRestoreController(mgr: Manager, ctx: OperatorContext): void {
+  const checkpoints = mgr.index(PodCheckpoints, checkpointsByPodUID, evacuationCheckpointsByNode);
+  const reconciler = new EvacuationRestoreReconciler(ctx, checkpoints, mgr.index(Pods, podsByUID), mgr.cache(Nodes));
+  mgr
+    .controller('evacuation-restore')
+    .for(PodCheckpoints, (e) => isEvacuationCheckpoint(e.obj) && e.type !== 'delete' && (e.type === 'add' || e.obj.status?.phase !== e.old.status?.phase))
+    // A pod that left its node (deleted, evicted, rebound) may complete an evacuation.
+    .watches(Pods, (e) =>
+      e.type === 'delete' || (e.type === 'update' && e.obj.spec.nodeName !== e.old.spec.nodeName)
+        ? checkpoints.byIndex(checkpointsByPodUID, e.obj.metadata.uid ?? '').filter(isEvacuationCheckpoint).map(keyOf)
+        : [],
+    )
+    .watches(Nodes, (e) => (e.type === 'delete' ? checkpoints.byIndex(evacuationCheckpointsByNode, e.obj.metadata.name).map(keyOf) : []))
+    .complete(reconciler);
 }
 
-export class EvacuationRestoreController {
-  private readonly d: EvacuationRestoreDeps;
-  constructor(deps: EvacuationRestoreDeps) {
-    this.d = deps;
+export class EvacuationRestoreReconciler {
+  private readonly ctx: OperatorContext;
+  private readonly checkpoints: PodCheckpointStore;
+  private readonly pods: PodStore;
+  private readonly nodes: NodeStore;
+
+  constructor(ctx: OperatorContext, checkpoints: PodCheckpointStore, pods: PodStore, nodes: NodeStore) {
+    this.ctx = ctx;
+    this.checkpoints = checkpoints;
+    this.pods = pods;
+    this.nodes = nodes;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult | undefined> {
-    const pc = this.d.checkpoints.get(key);
-    if (!pc || pc.metadata.deletionTimestamp || pc.metadata.labels?.[LABELS.trigger] !== 'evacuation') return undefined;
+  async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const pc = this.checkpoints.get(key);
+    if (!pc || pc.metadata.deletionTimestamp || !isEvacuationCheckpoint(pc)) return undefined;
     const reason = restoreReasonOf(pc.metadata.annotations);
     if (!reason || reason === 'none' || pc.status?.phase !== 'Ready') return undefined;
-    const podUID = pc.metadata.labels[LABELS.podUID] ?? '';
+    const podUID = pc.metadata.labels?.[LABELS.podUID] ?? '';
     const nodeName = pc.metadata.annotations?.[NODE_ANNOTATION] ?? '';
-    const pod = this.d.pods.byIndex('uid', podUID)[0];
+    const pod = this.pods.byIndex(podsByUID, podUID)[0];
     // Gone, moved, or its node gone. A pod that never had a node (disrupted while Pending) leaves only by going.
-    const left = !pod || (nodeName !== '' && (pod.spec.nodeName !== nodeName || !this.d.nodes.get(nodeName)));
+    const left = !pod || (nodeName !== '' && (pod.spec.nodeName !== nodeName || !this.nodes.get(nodeName)));
     if (!left) return undefined; // the pod's deletion (or the node's) brings us back
     const namespace = pc.metadata.namespace ?? 'default';
-    const outcome = await this.d.objects.createIfAbsent('podrestores', namespace, {
+    const outcome = await this.ctx.objects.createIfAbsent('podrestores', namespace, {
       apiVersion: 'cedana.ai/v1alpha1',
       kind: 'PodRestore',
       metadata: {
         name: pc.metadata.name,
         labels: { ...pc.metadata.labels },
-        ...(pc.metadata.annotations?.[NODE_ANNOTATION] ? { annotations: { [NODE_ANNOTATION]: pc.metadata.annotations[NODE_ANNOTATION] } } : {}),
+        ...(nodeName ? { annotations: { [NODE_ANNOTATION]: nodeName } } : {}),
         ...(pc.metadata.ownerReferences ? { ownerReferences: pc.metadata.ownerReferences } : {}),
       },
       spec: { checkpointRef: { name: pc.metadata.name }, reason },
     });
     if (outcome === 'created') {
-      this.d.metrics.restoresByReason.inc({ reason });
-      this.d.log.info({ namespace, checkpoint: pc.metadata.name, reason }, 'pod left its node: restore requested');
+      this.ctx.metrics.restoresByReason.inc({ reason });
+      log.info({ checkpoint: pc.metadata.name, reason }, 'pod left its node: restore requested');
     }
     return undefined;
   }

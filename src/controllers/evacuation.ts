@@ -1,10 +1,11 @@
 // One place that requests a pod's evacuation checkpoint, whatever the signal (a node going away, a
 // pod-level DisruptionTarget, a soft autoscaler cue). The name comes from the pod uid, so a second
 // signal, a second replica or a restart finds it there and creates nothing.
-import { RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
+import { PodCheckpoints, type PodCheckpointStore } from '../api/kinds.ts';
+import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
+import { defineIndex } from '../kube/cache.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
-import type { Store } from '../kube/informer.ts';
 import { derivedName, operatorCheckpoint, shortUid } from './owned-objects.ts';
 import type { ProtectionRule } from './protection.ts';
 
@@ -17,15 +18,27 @@ export interface EvacuationRequest {
   nodeName: string | undefined;
 }
 
+/** An evacuation checkpoint is restored once its pod has left (EvacuationRestoreController). */
+export const isEvacuationCheckpoint = (c: PodCheckpoint): boolean => c.metadata.labels?.[LABELS.trigger] === 'evacuation';
+
+/** Evacuation checkpoints by the node their pod was leaving. */
+export const evacuationCheckpointsByNode = defineIndex(PodCheckpoints, 'evacuationNode', (c) => {
+  const node = c.metadata.annotations?.[NODE_ANNOTATION];
+  return node && isEvacuationCheckpoint(c) ? [node] : [];
+});
+
+/** The deterministic name of a pod's evacuation (or early) checkpoint. */
+export const evacuationCheckpointName = (pod: Pod, trigger: EvacuationRequest['trigger']): string =>
+  derivedName(pod.metadata.name, `${trigger === 'early' ? 'early' : 'evac'}-${shortUid(pod.metadata.uid ?? '')}`);
+
 export async function requestEvacuationCheckpoint(
   objects: CustomObjects,
-  checkpoints: Store<PodCheckpoint>,
+  checkpoints: PodCheckpointStore,
   pod: Pod,
   rule: ProtectionRule,
   req: EvacuationRequest,
 ): Promise<'created' | 'exists'> {
-  const uid = pod.metadata.uid ?? '';
-  const name = derivedName(pod.metadata.name, `${req.trigger === 'early' ? 'early' : 'evac'}-${shortUid(uid)}`);
+  const name = evacuationCheckpointName(pod, req.trigger);
   const namespace = pod.metadata.namespace ?? 'default';
   if (checkpoints.get(`${namespace}/${name}`)) return 'exists';
   const annotations = req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {};

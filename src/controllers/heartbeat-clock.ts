@@ -25,4 +25,9 @@ export class HeartbeatClock {
   forget(uid: string): void {
     this.slots.delete(uid);
   }
+
+  /** Forgets every pod but these (the pods a policy still protects). */
+  retainOnly(uids: ReadonlySet<string>): void {
+    for (const uid of this.slots.keys()) if (!uids.has(uid)) this.slots.delete(uid);
+  }
 }

@@ -1,66 +1,71 @@
-// Nodes going away. A terminating or cordoned node: every protected pod on it gets one PodCheckpoint
-// at once, created concurrently (bounded) so that hundreds of pods fit in a 30 s notice. A node gone
-// without notice: every protected pod on it is restored from its newest Ready checkpoint, or
-// reported lost. The restore after a checkpoint is EvacuationRestoreController's job.
+// Node-termination controller.
+// Triggered by: any change to a Node (taints, cordon, readiness, deletion). Reads pods, checkpoints
+// and policies.
+//
+// A terminating or cordoned node: every protected pod on it gets one PodCheckpoint at once, created
+// concurrently (bounded) so that hundreds of pods fit in a 30 s notice. A node gone without notice:
+// every protected pod on it is restored from its newest Ready checkpoint, or recorded as lost in its
+// policy's status (the policy controller turns that into a condition). The restore after an
+// evacuation checkpoint is the evacuation-restore controller's job.
 import type { Logger } from 'pino';
 import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
-import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import type { Node, Pod } from '../api/pod.ts';
-import type { CustomObjects } from '../kube/custom-objects.ts';
-import type { EventRecorder } from '../kube/events.ts';
-import type { Store } from '../kube/informer.ts';
-import type { ReconcileResult } from '../kube/workqueue.ts';
-import type { Metrics } from '../metrics.ts';
+import { CheckpointPolicies, Nodes, PodCheckpoints, Pods, type NodeStore, type PodCheckpointStore, type PodStore } from '../api/kinds.ts';
+import type { Pod } from '../api/pod.ts';
+import { defineIndex } from '../kube/cache.ts';
+import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
+import type { Manager } from '../kube/manager.ts';
 import { mapBounded } from '../util/concurrency.ts';
+import type { OperatorContext } from './context.ts';
+import { isEvacuationCheckpoint, requestEvacuationCheckpoint } from './evacuation.ts';
 import { classifyNode } from './node-signals.ts';
-import { requestEvacuationCheckpoint } from './evacuation.ts';
-import { completedMs, derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
-import type { Protection } from './protection.ts';
-import { reconcileLogger } from './reconcile-kit.ts';
+import { checkpointsByPodUID, completedMs, derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
+import { patchStatusFields } from './reconcile-kit.ts';
 
-export interface NodeTerminationDeps {
-  nodes: Store<Node>;
-  pods: Store<Pod>;
-  checkpoints: Store<PodCheckpoint>;
-  protection: Protection;
-  objects: CustomObjects;
-  events: EventRecorder;
-  terminatingTaints: readonly string[];
-  earlyTaints: readonly string[];
-  notReadyGraceMs: number;
-  concurrency: number;
-  metrics: Metrics;
-  log: Logger;
-  /** A pod left its node: its evacuation checkpoint may now be restored. */
-  onPodsLeft: (nodeName: string) => void;
-  /** Protected pods lost with no checkpoint: the policy's status says so. */
-  onPodsLost: (policy: CheckpointPolicy, pods: string[]) => void;
+/** Pods by the node they are bound to. */
+export const podsByNode = defineIndex(Pods, 'node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+
+/** How many lost pods a policy's status lists (the newest). */
+const LOST_PODS_KEPT = 50;
+
+export function setupNodeTerminationController(mgr: Manager, ctx: OperatorContext): void {
+  const reconciler = new NodeTerminationReconciler(ctx, mgr.cache(Nodes), mgr.index(Pods, podsByNode), mgr.index(PodCheckpoints, checkpointsByPodUID));
+  mgr
+    .controller('node-termination')
+    .for(Nodes)
+    .reads(Pods, PodCheckpoints, CheckpointPolicies)
+    .complete(reconciler);
 }
 
 const podIsDone = (p: Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
-export class NodeTerminationController {
-  private readonly d: NodeTerminationDeps;
-  /** When we first saw each node's current signal: the start of its latency clock. */
+export class NodeTerminationReconciler {
+  private readonly ctx: OperatorContext;
+  private readonly nodes: NodeStore;
+  private readonly pods: PodStore;
+  private readonly checkpoints: PodCheckpointStore;
+  /** When we first saw each node's current signal: the start of its latency clock (a metric only). */
   private readonly signalSeen = new Map<string, number>();
-  constructor(deps: NodeTerminationDeps) {
-    this.d = deps;
+
+  constructor(ctx: OperatorContext, nodes: NodeStore, pods: PodStore, checkpoints: PodCheckpointStore) {
+    this.ctx = ctx;
+    this.nodes = nodes;
+    this.pods = pods;
+    this.checkpoints = checkpoints;
   }
 
-  async reconcile(nodeName: string): Promise<ReconcileResult | undefined> {
-    const node = this.d.nodes.get(nodeName);
-    const signal = classifyNode(node, this.d.terminatingTaints, this.d.notReadyGraceMs, this.d.earlyTaints);
+  async reconcile(nodeName: string, { log }: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const c = this.ctx.config;
+    const node = this.nodes.get(nodeName);
+    const signal = classifyNode(node, c.terminatingTaints, c.nodeNotReadyGrace, c.earlyTaints);
     if (signal.kind === 'none') {
       this.signalSeen.delete(nodeName);
       return signal.recheckAfterMs !== undefined ? { requeueAfterMs: signal.recheckAfterMs } : undefined;
     }
     const seen = this.signalSeen.get(nodeName) ?? Date.now();
     this.signalSeen.set(nodeName, seen);
-    const log = reconcileLogger(this.d.log, 'node-termination', '', nodeName);
-    const pods = this.d.pods.byIndex('node', nodeName).filter((p) => !podIsDone(p) && p.metadata.uid);
+    const pods = this.pods.byIndex(podsByNode, nodeName).filter((p) => !podIsDone(p) && p.metadata.uid);
 
     if (signal.kind === 'gone') {
-      this.d.onPodsLeft(nodeName);
       await this.restoreLost(nodeName, pods, signal.cause, log);
       if (!node) this.signalSeen.delete(nodeName);
       return undefined;
@@ -68,26 +73,26 @@ export class NodeTerminationController {
 
     const early = signal.kind === 'early';
     const work = pods.flatMap((pod) => {
-      const rule = this.d.protection.ruleFor(pod);
+      const rule = this.ctx.protection.ruleFor(pod);
       return rule?.checkpoint ? [{ pod, rule }] : [];
     });
     const reason = signal.kind === 'early' ? 'none' : signal.reason;
-    const results = await mapBounded(work, this.d.concurrency, async ({ pod, rule }) => {
-      const outcome = await requestEvacuationCheckpoint(this.d.objects, this.d.checkpoints, pod, rule, {
+    const results = await mapBounded(work, c.terminationConcurrency, async ({ pod, rule }) => {
+      const outcome = await requestEvacuationCheckpoint(this.ctx.objects, this.checkpoints, pod, rule, {
         trigger: early ? 'early' : 'evacuation',
         restoreReason: signal.kind === 'unschedulable' ? 'nodeUnschedulable' : 'nodeTermination',
         nodeName,
       });
       if (outcome === 'created') {
-        this.d.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason }, (Date.now() - seen) / 1000);
-        this.d.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', early ? 'EarlyCheckpoint' : 'CheckpointOnNodeTermination', `Node ${nodeName}: ${signal.cause}; checkpoint requested`);
+        this.ctx.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason }, (Date.now() - seen) / 1000);
+        this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', early ? 'EarlyCheckpoint' : 'CheckpointOnNodeTermination', `Node ${nodeName}: ${signal.cause}; checkpoint requested`);
       }
       return outcome;
     });
     const created = results.filter((r) => r.status === 'fulfilled' && r.value === 'created').length;
     const failed = results.filter((r) => r.status === 'rejected');
     if (created > 0) {
-      this.d.metrics.signalToCheckpointRequested.observe({ scope: 'node', reason }, (Date.now() - seen) / 1000);
+      this.ctx.metrics.signalToCheckpointRequested.observe({ scope: 'node', reason }, (Date.now() - seen) / 1000);
       log.info({ signal: signal.cause, created, protected: work.length }, early ? 'node may go away: early checkpoints requested' : 'node going away: checkpoints requested');
     }
     if (failed.length > 0) {
@@ -101,39 +106,44 @@ export class NodeTerminationController {
   private async restoreLost(nodeName: string, pods: Pod[], cause: string, log: Logger): Promise<void> {
     const lostByPolicy = new Map<CheckpointPolicy, string[]>();
     for (const pod of pods) {
-      const rule = this.d.protection.ruleFor(pod);
+      const rule = this.ctx.protection.ruleFor(pod);
       if (!rule?.restore) continue;
       const policy = rule.policy;
       const uid = pod.metadata.uid ?? '';
-      const checkpoints = this.d.checkpoints.byIndex('podUID', uid);
-      // An evacuation checkpoint exists: its own restore follows it (EvacuationRestoreController).
-      if (checkpoints.some((c) => c.metadata.labels?.['cedana.ai/trigger'] === 'evacuation')) continue;
+      const checkpoints = this.checkpoints.byIndex(checkpointsByPodUID, uid);
+      // An evacuation checkpoint exists: its own restore follows it (the evacuation-restore controller).
+      if (checkpoints.some(isEvacuationCheckpoint)) continue;
       const newest = checkpoints
         .filter((c) => c.status?.phase === 'Ready')
         .sort((a, b) => completedMs(b) - completedMs(a))[0];
       const namespace = pod.metadata.namespace ?? 'default';
       if (!newest) {
         if (policy) lostByPolicy.set(policy, [...(lostByPolicy.get(policy) ?? []), `${namespace}/${pod.metadata.name}`]);
-        else this.d.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Warning', 'PodLost', `Node ${nodeName} (${cause}) is gone and this pod has no Ready checkpoint to restore from`);
+        else this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Warning', 'PodLost', `Node ${nodeName} (${cause}) is gone and this pod has no Ready checkpoint to restore from`);
         continue;
       }
       const name = derivedName(pod.metadata.name, `lost-${shortUid(uid)}`);
-      const outcome = await this.d.objects.createIfAbsent('podrestores', namespace, {
+      const outcome = await this.ctx.objects.createIfAbsent('podrestores', namespace, {
         apiVersion: 'cedana.ai/v1alpha1',
         kind: 'PodRestore',
         metadata: ownedMetadata(pod, policy, 'node-lost', name, nodeName),
         spec: { checkpointRef: { name: newest.metadata.name }, reason: 'nodeTermination' },
       });
       if (outcome === 'created') {
-        this.d.metrics.restoresByReason.inc({ reason: 'nodeTermination' });
+        this.ctx.metrics.restoresByReason.inc({ reason: 'nodeTermination' });
         log.info({ pod: `${namespace}/${pod.metadata.name}`, checkpoint: newest.metadata.name }, `node gone (${cause}): restoring from the newest Ready checkpoint`);
       }
     }
     for (const [policy, lost] of lostByPolicy) {
-      const message = `Node ${nodeName} (${cause}) took ${lost.length} protected pod(s) with no Ready checkpoint to restore from: ${lost.join(', ')}`;
-      log.warn({ policy: policy.metadata.name, lost }, message);
-      this.d.events.record(policy, 'Warning', 'PodsLost', message);
-      this.d.onPodsLost(policy, lost);
+      const known = new Set(policy.status?.lostPods ?? []);
+      const fresh = lost.filter((p) => !known.has(p));
+      if (fresh.length === 0) continue; // recorded by an earlier pass (or a predecessor)
+      // Into the policy's status, so a new leader knows it too; the policy controller makes it a condition.
+      const lostPods = [...known, ...fresh].slice(-LOST_PODS_KEPT);
+      await patchStatusFields(this.ctx.objects, 'checkpointpolicies', policy, { lostPods });
+      const message = `Node ${nodeName} (${cause}) took ${fresh.length} protected pod(s) with no Ready checkpoint to restore from: ${fresh.join(', ')}`;
+      log.warn({ policy: policy.metadata.name, lost: fresh }, message);
+      this.ctx.events.record(policy, 'Warning', 'PodsLost', message);
     }
   }
 }

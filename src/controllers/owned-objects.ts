@@ -5,6 +5,8 @@ import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
 import { API_VERSION } from '../api/meta.ts';
 import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
 import { CHECKPOINT_FINALIZER, type PodCheckpointSpec } from '../api/podcheckpoint.ts';
+import { PodCheckpoints, Pods } from '../api/kinds.ts';
+import { defineIndex } from '../kube/cache.ts';
 
 export type Trigger = 'evacuation' | 'early' | 'heartbeat' | 'node-lost';
 
@@ -62,3 +64,15 @@ export function operatorCheckpoint(
 }
 
 export const restoreReasonOf = (annotations: Record<string, string> | undefined): string | undefined => annotations?.[RESTORE_REASON_ANNOTATION];
+
+/** PodCheckpoints of a pod, by its uid: the one the status recorded, or the label the operator set at creation. */
+export const checkpointsByPodUID = defineIndex(PodCheckpoints, 'podUID', (c) => {
+  const uids = new Set<string>();
+  if (c.status?.podUID) uids.add(c.status.podUID);
+  const labelled = c.metadata.labels?.[LABELS.podUID];
+  if (labelled) uids.add(labelled);
+  return [...uids];
+});
+
+/** Pods by uid: a checkpoint names its pod by uid, which a replacement of the same name does not share. */
+export const podsByUID = defineIndex(Pods, 'uid', (p) => (p.metadata.uid ? [p.metadata.uid] : []));

@@ -3,10 +3,16 @@
 //   cedana.ai/node-restore: "true"           checkpoint and restore around node loss
 //   cedana.ai/heartbeat-checkpoint: "<secs>" periodic checkpoints, reason heartbeat
 import type { CheckpointPolicy } from '../api/checkpointpolicy.ts';
+import { CheckpointPolicies, Pods, type CheckpointPolicyStore } from '../api/kinds.ts';
 import type { PodCheckpointSpec } from '../api/podcheckpoint.ts';
 import type { Pod } from '../api/pod.ts';
-import type { Store } from '../kube/informer.ts';
+import { defineIndex } from '../kube/cache.ts';
 import { matchesSelector } from '../kube/selector.ts';
+
+/** Policies by namespace: a policy protects pods of its own namespace only. */
+export const policiesByNamespace = defineIndex(CheckpointPolicies, 'namespace', (p) => [p.metadata.namespace ?? '']);
+/** Pods by namespace, for a policy counting the pods it protects. */
+export const podsByNamespace = defineIndex(Pods, 'namespace', (p) => [p.metadata.namespace ?? '']);
 
 export const NODE_RESTORE_LABEL = 'cedana.ai/node-restore';
 export const HEARTBEAT_LABEL = 'cedana.ai/heartbeat-checkpoint';
@@ -22,18 +28,24 @@ export interface ProtectionRule {
 }
 
 export class Protection {
-  private readonly policies: Store<CheckpointPolicy>;
+  private readonly policies: CheckpointPolicyStore;
   private readonly minHeartbeatMs: number;
-  constructor(policies: Store<CheckpointPolicy>, minHeartbeatMs: number) {
+  /** `policies` must have policiesByNamespace registered. */
+  constructor(policies: CheckpointPolicyStore, minHeartbeatMs: number) {
     this.policies = policies;
     this.minHeartbeatMs = minHeartbeatMs;
   }
 
   policyFor(pod: Pod): CheckpointPolicy | undefined {
     return this.policies
-      .byIndex('namespace', pod.metadata.namespace ?? '')
+      .byIndex(policiesByNamespace, pod.metadata.namespace ?? '')
       .filter((p) => !p.metadata.deletionTimestamp && matchesSelector(p.spec.selector, pod.metadata.labels))
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
+  }
+
+  /** The policies of a namespace (any of them may start or stop protecting a pod there). */
+  policiesIn(namespace: string | undefined): CheckpointPolicy[] {
+    return this.policies.byIndex(policiesByNamespace, namespace ?? '');
   }
 
   ruleFor(pod: Pod): ProtectionRule | undefined {

@@ -1,16 +1,10 @@
 // What both reconcilers share: optimistic status writes, Cedana error triage, poll pacing.
-import type { Logger } from 'pino';
-import { randomUUID } from 'node:crypto';
 import { CedanaApiError } from '../cedana/errors.ts';
 import type { Condition } from '../api/meta.ts';
 import { statusCodeOf } from '../kube/clients.ts';
 import { setCondition, type ConditionInput } from '../kube/conditions.ts';
+import { ConflictError } from '../kube/conflict.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
-
-/** An optimistic write lost to a newer version of the object: retry soon from the fresh cache. */
-export class StaleObjectError extends Error {
-  override name = 'StaleObjectError';
-}
 
 export interface StatusOwner<S> {
   metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined; generation?: number | undefined };
@@ -40,7 +34,20 @@ export async function writeStatus<S extends { conditions?: Condition[] | undefin
     );
     return parse(written);
   } catch (err) {
-    if (statusCodeOf(err) === 409) throw new StaleObjectError(`${plural} ${obj.metadata.namespace ?? ''}/${obj.metadata.name} changed since it was read`);
+    if (statusCodeOf(err) === 409) throw new ConflictError(`${plural} ${obj.metadata.namespace ?? ''}/${obj.metadata.name} changed since it was read`);
+    throw err;
+  }
+}
+
+/**
+ * Merge-patches some status fields of an object another controller owns the rest of (no
+ * conditions, no observedGeneration), guarded by resourceVersion like writeStatus.
+ */
+export async function patchStatusFields(objects: CustomObjects, plural: string, obj: StatusOwner<unknown>, fields: Record<string, unknown>): Promise<void> {
+  try {
+    await objects.patchStatus({ plural, namespace: obj.metadata.namespace ?? 'default', name: obj.metadata.name }, fields, obj.metadata.resourceVersion);
+  } catch (err) {
+    if (statusCodeOf(err) === 409) throw new ConflictError(`${plural} ${obj.metadata.namespace ?? ''}/${obj.metadata.name} changed since it was read`);
     throw err;
   }
 }
@@ -64,10 +71,6 @@ export const pollDelay = (sinceIso: string | undefined, minMs: number, maxMs: nu
 };
 
 export const nowIso = (): string => new Date().toISOString();
-
-/** A child logger per reconcile, as controller-runtime does. */
-export const reconcileLogger = (log: Logger, controller: string, namespace: string, name: string): Logger =>
-  log.child({ controller, namespace, name, reconcileID: randomUUID() });
 
 /** Clock skew allowed between us and Cedana when matching a lost POST to an action by time. */
 export const SKEW_MS = 120_000;

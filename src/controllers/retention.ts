@@ -3,12 +3,13 @@
 // all retention has to do. A checkpoint that a restore still waits for is kept.
 import type { Logger } from 'pino';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import type { PodRestore } from '../api/podrestore.ts';
+import type { PodRestoreStore } from '../api/kinds.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
-import type { Store } from '../kube/informer.ts';
 import { completedMs } from './owned-objects.ts';
+import { restoresByCheckpoint } from './podrestore.ts';
 
-export async function pruneCheckpoints(objects: CustomObjects, restores: Store<PodRestore>, candidates: PodCheckpoint[], keepLast: number, log: Logger): Promise<number> {
+/** `restores` must have restoresByCheckpoint registered. */
+export async function pruneCheckpoints(objects: CustomObjects, restores: PodRestoreStore, candidates: PodCheckpoint[], keepLast: number, log: Logger): Promise<number> {
   const byPod = new Map<string, PodCheckpoint[]>();
   for (const c of candidates) {
     if (c.status?.phase !== 'Ready' || c.metadata.deletionTimestamp) continue;
@@ -20,7 +21,7 @@ export async function pruneCheckpoints(objects: CustomObjects, restores: Store<P
     list.sort((a, b) => completedMs(b) - completedMs(a));
     for (const old of list.slice(keepLast)) {
       const ns = old.metadata.namespace ?? 'default';
-      const inUse = restores.byIndex('checkpointRef', `${ns}/${old.metadata.name}`).some((r) => r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed');
+      const inUse = restores.byIndex(restoresByCheckpoint, `${ns}/${old.metadata.name}`).some((r) => r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed');
       if (inUse) continue;
       await objects.delete({ plural: 'podcheckpoints', namespace: ns, name: old.metadata.name });
       deleted++;

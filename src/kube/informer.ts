@@ -2,14 +2,17 @@
 // 410 Gone, re-watches with backoff and jitter after errors, restarts a watch that goes silent
 // (watchdog), and keeps a cache with the indexes the controllers ask for. Every object is parsed
 // with zod at the boundary; one that does not parse is logged and left out, never fatal.
+// Why by hand: client-node's informer stops on any error but 410 and has no watchdog (STYLE.md);
+// this one restarts itself from one place, with a capped backoff, so it resumes promptly after an
+// apiserver outage.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { exponentialDelay, jittered, sleep, type BackoffPolicy } from '../util/backoff.ts';
+import { Cache, type Index, type Kind, type Store } from './cache.ts';
 import { getJson, KubeHttpError, streamWatch } from './http.ts';
+import { keyOf, type Keyed } from './keys.ts';
 
-export interface Keyed {
-  metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
-}
+export { keyOf, type Keyed } from './keys.ts';
 
 export type InformerEvent<T> = { type: 'add'; obj: T } | { type: 'update'; obj: T; old: T } | { type: 'delete'; obj: T };
 
@@ -21,15 +24,12 @@ export interface ListPage {
   metadata?: { resourceVersion?: string | undefined; continue?: string | undefined } | undefined;
 }
 
-export interface InformerOptions<T extends Keyed> {
-  /** For logs and metrics, e.g. "pods". */
-  name: string;
+export interface InformerOptions<K extends string, T extends Keyed> {
+  kind: Kind<K, T>;
+  /** One namespace, or undefined for the whole cluster. */
+  namespace?: string | undefined;
   kubeConfig: KubeConfig;
-  /** Collection path, e.g. /api/v1/pods or /apis/cedana.ai/v1alpha1/namespaces/ns/podcheckpoints. */
-  path: string;
   labelSelector?: string;
-  parse: (raw: unknown) => T;
-  indexers?: Record<string, (obj: T) => string[]>;
   /** Server-side watch timeout; the watch is renewed from the last resourceVersion after it. */
   watchTimeoutSeconds?: number;
   /** No event (bookmarks count) for this long: the stream is deemed dead and restarted. */
@@ -40,28 +40,38 @@ export interface InformerOptions<T extends Keyed> {
   onWatchState?: (state: WatchState) => void;
 }
 
-export const keyOf = (obj: Keyed): string => (obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name);
-
 class Gone extends Error {}
 
-export class Informer<T extends Keyed> {
-  private readonly cache = new Map<string, T>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+/** After an outage the apiserver is retried at least this often, so the operator resumes within seconds. */
+export const DEFAULT_INFORMER_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 4_000 };
+
+export class Informer<K extends string, T extends Keyed> implements Store<K, T> {
+  readonly kind: K;
+  private readonly cache: Cache<K, T>;
   private readonly handlers: ((e: InformerEvent<T>) => void)[] = [];
-  private readonly opts: InformerOptions<T>;
+  private readonly opts: InformerOptions<K, T>;
+  private readonly name: string;
+  private readonly path: string;
   private readonly stopped = new AbortController();
   private resourceVersion: string | undefined;
   private synced = false;
   private syncWaiters: (() => void)[] = [];
   private loop: Promise<void> | undefined;
 
-  constructor(opts: InformerOptions<T>) {
+  constructor(opts: InformerOptions<K, T>) {
     this.opts = opts;
-    for (const name of Object.keys(opts.indexers ?? {})) this.indexes.set(name, new Map());
+    this.kind = opts.kind.kind;
+    this.cache = new Cache<K, T>(opts.kind);
+    this.name = opts.kind.plural;
+    this.path = opts.kind.collectionPath(opts.kind.namespaced ? opts.namespace : undefined);
   }
 
   onEvent(handler: (e: InformerEvent<T>) => void): void {
     this.handlers.push(handler);
+  }
+
+  addIndex(index: Index<K, T>): void {
+    this.cache.addIndex(index);
   }
 
   get(key: string): T | undefined {
@@ -69,16 +79,11 @@ export class Informer<T extends Keyed> {
   }
 
   list(): T[] {
-    return [...this.cache.values()];
+    return this.cache.list();
   }
 
-  byIndex(index: string, value: string): T[] {
-    const keys = this.indexes.get(index)?.get(value);
-    if (!keys) return [];
-    return [...keys].flatMap((k) => {
-      const obj = this.cache.get(k);
-      return obj ? [obj] : [];
-    });
+  byIndex(index: Index<K, T>, value: string): T[] {
+    return this.cache.byIndex(index, value);
   }
 
   hasSynced(): boolean {
@@ -105,7 +110,7 @@ export class Informer<T extends Keyed> {
 
   private async run(): Promise<void> {
     const log = this.opts.logger;
-    const backoff = this.opts.backoff ?? { baseMs: 800, maxMs: 30_000 };
+    const backoff = this.opts.backoff ?? DEFAULT_INFORMER_BACKOFF;
     let failures = 0;
     let needList = true;
     while (!this.isStopped()) {
@@ -120,13 +125,13 @@ export class Informer<T extends Keyed> {
         if (this.isStopped()) break;
         if (err instanceof Gone || (err instanceof KubeHttpError && err.statusCode === 410)) {
           this.opts.onWatchState?.('expired');
-          log.info({ informer: this.opts.name }, 'watch expired (410 Gone); relisting');
+          log.info({ informer: this.name }, 'watch expired (410 Gone); relisting');
           needList = true;
           continue;
         }
         this.opts.onWatchState?.('error');
         const delay = jittered(exponentialDelay(backoff, failures++));
-        log.warn({ err, informer: this.opts.name, retryInMs: Math.round(delay) }, 'list/watch failed; retrying');
+        log.warn({ err, informer: this.name, retryInMs: Math.round(delay) }, 'list/watch failed; retrying');
         await sleep(delay, this.stopped.signal);
       }
     }
@@ -147,7 +152,10 @@ export class Informer<T extends Keyed> {
       resourceVersion = page.metadata?.resourceVersion;
     } while (continueToken);
 
-    for (const [key, old] of this.cache) if (!fresh.has(key)) this.apply({ type: 'delete', obj: old });
+    for (const key of [...this.cache.keys()]) {
+      const old = this.cache.get(key);
+      if (old && !fresh.has(key)) this.apply({ type: 'delete', obj: old });
+    }
     for (const [key, obj] of fresh) {
       const old = this.cache.get(key);
       if (!old) this.apply({ type: 'add', obj });
@@ -165,7 +173,7 @@ export class Informer<T extends Keyed> {
     const query: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
     if (continueToken) query.continue = continueToken;
     if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
-    return (await getJson(this.opts.kubeConfig, this.opts.path, query, this.stopped.signal)) as ListPage;
+    return (await getJson(this.opts.kubeConfig, this.path, query, this.stopped.signal)) as ListPage;
   }
 
   /** One watch stream, until it closes (resolve), fails (reject) or goes silent (watchdog: resolve). */
@@ -182,7 +190,7 @@ export class Informer<T extends Keyed> {
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         this.opts.onWatchState?.('silent');
-        this.opts.logger.warn({ informer: this.opts.name, silentMs: watchdogMs }, 'watch went silent; restarting it');
+        this.opts.logger.warn({ informer: this.name, silentMs: watchdogMs }, 'watch went silent; restarting it');
         stream.abort();
       }, watchdogMs);
       watchdog.unref();
@@ -193,7 +201,7 @@ export class Informer<T extends Keyed> {
     try {
       pet();
       this.opts.onWatchState?.('watching');
-      await streamWatch(this.opts.kubeConfig, this.opts.path, query, stream.signal, (type, raw) => {
+      await streamWatch(this.opts.kubeConfig, this.path, query, stream.signal, (type, raw) => {
         pet();
         this.onWatchEvent(type, raw);
       });
@@ -215,7 +223,7 @@ export class Informer<T extends Keyed> {
         return;
       case 'ERROR': {
         const code = (raw as { code?: number } | null)?.code;
-        throw code === 410 ? new Gone() : new Error(`watch ${this.opts.path}: ${JSON.stringify(raw).slice(0, 300)}`);
+        throw code === 410 ? new Gone() : new Error(`watch ${this.path}: ${JSON.stringify(raw).slice(0, 300)}`);
       }
       case 'ADDED':
       case 'MODIFIED':
@@ -232,73 +240,44 @@ export class Informer<T extends Keyed> {
         return;
       }
       default:
-        this.opts.logger.debug({ informer: this.opts.name, phase }, 'ignoring unknown watch event type');
+        this.opts.logger.debug({ informer: this.name, phase }, 'ignoring unknown watch event type');
     }
   }
 
   private parse(raw: unknown): T | undefined {
     try {
-      return this.opts.parse(raw);
+      return this.opts.kind.parse(raw);
     } catch (err) {
       const meta = (raw as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
-      this.opts.logger.warn({ err, informer: this.opts.name, namespace: meta?.namespace, name: meta?.name }, 'object does not match its schema; ignored');
+      this.opts.logger.warn({ err, informer: this.name, namespace: meta?.namespace, name: meta?.name }, 'object does not match its schema; ignored');
       return undefined;
     }
   }
 
   private apply(e: InformerEvent<T>): void {
     const key = keyOf(e.obj);
-    const previous = this.cache.get(key);
-    if (previous) this.unindex(key, previous);
     if (e.type === 'delete') this.cache.delete(key);
-    else {
-      this.cache.set(key, e.obj);
-      this.index(key, e.obj);
-    }
+    else this.cache.set(e.obj);
     for (const handler of this.handlers) {
       try {
         handler(e);
       } catch (err) {
-        this.opts.logger.error({ err, informer: this.opts.name, key }, 'event handler threw');
+        this.opts.logger.error({ err, informer: this.name, key }, 'event handler threw');
       }
     }
   }
-
-  private index(key: string, obj: T): void {
-    for (const [name, fn] of Object.entries(this.opts.indexers ?? {})) {
-      const index = this.indexes.get(name);
-      for (const value of fn(obj)) {
-        const keys = index?.get(value) ?? new Set<string>();
-        keys.add(key);
-        index?.set(value, keys);
-      }
-    }
-  }
-
-  private unindex(key: string, obj: T): void {
-    for (const [name, fn] of Object.entries(this.opts.indexers ?? {})) {
-      const index = this.indexes.get(name);
-      for (const value of fn(obj)) {
-        const keys = index?.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) index?.delete(value);
-      }
-    }
-  }
-}
-
-/** The read side of an informer's cache, which is all a reconciler needs. */
-export interface Store<T> {
-  get(key: string): T | undefined;
-  list(): T[];
-  byIndex(index: string, value: string): T[];
 }
 
 /** Several informers of one kind (one per watched namespace) behind one Store. */
-export class InformerGroup<T extends Keyed> implements Store<T> {
-  readonly members: Informer<T>[];
-  constructor(members: Informer<T>[]) {
+export class InformerGroup<K extends string, T extends Keyed> implements Store<K, T> {
+  readonly kind: K;
+  readonly members: Informer<K, T>[];
+  constructor(kind: Kind<K, T>, members: Informer<K, T>[]) {
+    this.kind = kind.kind;
     this.members = members;
+  }
+  addIndex(index: Index<K, T>): void {
+    for (const m of this.members) m.addIndex(index);
   }
   get(key: string): T | undefined {
     for (const m of this.members) {
@@ -310,7 +289,7 @@ export class InformerGroup<T extends Keyed> implements Store<T> {
   list(): T[] {
     return this.members.flatMap((m) => m.list());
   }
-  byIndex(index: string, value: string): T[] {
+  byIndex(index: Index<K, T>, value: string): T[] {
     return this.members.flatMap((m) => m.byIndex(index, value));
   }
   onEvent(handler: (e: InformerEvent<T>) => void): void {

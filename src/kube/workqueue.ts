@@ -9,10 +9,8 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-/** An error that retrying will not heal: logged, not requeued. */
-export class TerminalError extends Error {
-  override name = 'TerminalError';
-}
+/** How a failed run is logged: 'conflict' (a write lost a race; the cache catches up) quietly, 'error' as a warning. */
+export type FailureKind = 'conflict' | 'error';
 
 export interface WorkQueueOptions {
   name: string;
@@ -20,7 +18,9 @@ export interface WorkQueueOptions {
   handler: (key: string) => Promise<ReconcileResult | undefined>;
   backoff?: BackoffPolicy;
   logger: Logger;
-  onResult?: (outcome: 'success' | 'requeue' | 'error' | 'terminal', durationMs: number) => void;
+  onResult?: (outcome: 'success' | 'requeue' | FailureKind, durationMs: number) => void;
+  /** Tells a conflict from an error; both are requeued with the key's backoff. */
+  classify?: (err: unknown) => FailureKind;
   onDepth?: (depth: number) => void;
 }
 
@@ -132,16 +132,12 @@ export class WorkQueue {
         if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
         this.opts.onResult?.(result?.requeueAfterMs !== undefined ? 'requeue' : 'success', performance.now() - started);
       } catch (err) {
-        if (err instanceof TerminalError) {
-          this.forget(key);
-          this.opts.logger.error({ err, key, queue: this.opts.name }, 'reconcile failed for good; not retrying');
-          this.opts.onResult?.('terminal', performance.now() - started);
-        } else {
-          const retryAfter = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-          const delayMs = this.addRateLimited(key, typeof retryAfter === 'number' ? retryAfter : 0);
-          this.opts.logger.warn({ err, key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'reconcile failed; retrying with backoff');
-          this.opts.onResult?.('error', performance.now() - started);
-        }
+        const kind = this.opts.classify?.(err) ?? 'error';
+        const retryAfter = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+        const delayMs = this.addRateLimited(key, typeof retryAfter === 'number' ? retryAfter : 0);
+        if (kind === 'conflict') this.opts.logger.debug({ key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'write conflict; retrying from the fresh cache');
+        else this.opts.logger.warn({ err, key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'reconcile failed; retrying with backoff');
+        this.opts.onResult?.(kind, performance.now() - started);
       } finally {
         this.processing.delete(key);
         if (this.dirty.has(key) && !this.stopping) {

@@ -1,9 +1,11 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CedanaApiError } from '../../../src/cedana/errors.ts';
-import { TerminalError, WorkQueue, type ReconcileResult } from '../../../src/kube/workqueue.ts';
+import { WorkQueue, type ReconcileResult } from '../../../src/kube/workqueue.ts';
 
-type Outcome = 'success' | 'requeue' | 'error' | 'terminal';
+type Outcome = 'success' | 'requeue' | 'error' | 'conflict';
+
+class Conflict extends Error {}
 
 const tick = (ms = 0): Promise<void> => vi.advanceTimersByTimeAsync(ms).then(() => undefined);
 
@@ -26,6 +28,7 @@ function makeQueue(handler: (key: string) => Promise<ReconcileResult | undefined
     backoff: { baseMs: 5, maxMs: 50 },
     logger: pino({ level: 'silent' }),
     onResult: (o) => outcomes.push(o),
+    classify: (err) => (err instanceof Conflict ? 'conflict' : 'error'),
   });
   queues.push(q);
   return { q, outcomes };
@@ -166,17 +169,19 @@ describe('WorkQueue', () => {
     expect(calls).toBe(2);
   });
 
-  it('does not retry a TerminalError', async () => {
+  it('retries a write conflict with the same per-key backoff as an error, and counts it as a conflict', async () => {
     let calls = 0;
     const { q, outcomes } = makeQueue(() => {
       calls++;
-      return Promise.reject(new TerminalError('never'));
+      return calls < 3 ? Promise.reject(new Conflict('lost a race')) : Promise.resolve(undefined);
     });
     q.start();
     q.add('a');
+    await tick(1);
+    expect(q.failuresOf('a')).toBe(1);
     await tick(10_000);
-    expect(calls).toBe(1);
-    expect(outcomes).toEqual(['terminal']);
+    expect(calls).toBe(3);
+    expect(outcomes).toEqual(['conflict', 'conflict', 'success']);
     expect(q.failuresOf('a')).toBe(0);
   });
 

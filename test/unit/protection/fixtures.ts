@@ -4,7 +4,8 @@ import { CheckpointPolicy } from '../../../src/api/checkpointpolicy.ts';
 import { Node, Pod } from '../../../src/api/pod.ts';
 import { PodCheckpoint } from '../../../src/api/podcheckpoint.ts';
 import { PodRestore } from '../../../src/api/podrestore.ts';
-import type { Store } from '../../../src/kube/informer.ts';
+import { cacheOf, type Index, type Kind, type Store } from '../../../src/kube/cache.ts';
+import type { Keyed } from '../../../src/kube/keys.ts';
 
 export const pod = (name: string, labels: Record<string, string> | undefined, extra: { namespace?: string; uid?: string } = {}): Pod =>
   Pod.parse({
@@ -57,18 +58,18 @@ export const restore = (name: string, checkpointName: string, phase: string | un
     ...(phase ? { status: { phase } } : {}),
   });
 
-/** A Store over a fixed list; byIndex(index, value) finds the objects whose indexer yields value. */
-export function fakeStore<T extends { metadata: { name: string; namespace?: string | undefined } }>(items: T[], indexers: Record<string, (o: T) => string[]>): Store<T> & { indexCalls: [string, string][] } {
+/** A real cache over a fixed list, with the operator's own index handles, that records which indexes were asked. */
+export function fakeStore<K extends string, T extends Keyed>(kind: Kind<K, T>, items: T[], indexes: Index<K, T>[]): Store<K, T> & { indexCalls: [string, string][] } {
   const indexCalls: [string, string][] = [];
+  const cache = cacheOf(kind, items, indexes);
   return {
+    kind: cache.kind,
     indexCalls,
-    get: (key) => items.find((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` === key),
-    list: () => [...items],
+    get: (key) => cache.get(key),
+    list: () => cache.list(),
     byIndex: (index, value) => {
-      indexCalls.push([index, value]);
-      const f = indexers[index];
-      if (!f) throw new Error(`no index ${index}`);
-      return items.filter((o) => f(o).includes(value));
+      indexCalls.push([index.name, value]);
+      return cache.byIndex(index, value);
     },
   };
 }

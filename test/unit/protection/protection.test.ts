@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckpointPolicy } from '../../../src/api/checkpointpolicy.ts';
-import { HEARTBEAT_LABEL, NODE_RESTORE_LABEL, Protection } from '../../../src/controllers/protection.ts';
+import { CheckpointPolicies } from '../../../src/api/kinds.ts';
+import { HEARTBEAT_LABEL, NODE_RESTORE_LABEL, Protection, policiesByNamespace } from '../../../src/controllers/protection.ts';
 import { fakeStore, pod, policy } from './fixtures.ts';
 
-const store = (policies: CheckpointPolicy[]) => fakeStore(policies, { namespace: (p) => [p.metadata.namespace ?? ''] });
+const store = (policies: CheckpointPolicy[]) => fakeStore(CheckpointPolicies, policies, [policiesByNamespace]);
 const none = () => new Protection(store([]), 0);
 
 describe('Protection with policies', () => {

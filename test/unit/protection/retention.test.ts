@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { PodCheckpoint } from '../../../src/api/podcheckpoint.ts';
 import type { PodRestore } from '../../../src/api/podrestore.ts';
+import { PodRestores } from '../../../src/api/kinds.ts';
+import { restoresByCheckpoint } from '../../../src/controllers/podrestore.ts';
 import { pruneCheckpoints } from '../../../src/controllers/retention.ts';
 import type { CustomObjects } from '../../../src/kube/custom-objects.ts';
 import { checkpoint, fakeStore, restore } from './fixtures.ts';
@@ -26,7 +28,7 @@ function fakeObjects() {
 }
 
 const restores = (items: PodRestore[] = []) =>
-  fakeStore(items, { checkpointRef: (r) => (r.spec.checkpointRef ? [`${r.metadata.namespace ?? ''}/${r.spec.checkpointRef.name}`] : []) });
+  fakeStore(PodRestores, items, [restoresByCheckpoint]);
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
 const ready = (name: string, podUID: string, minute: number, extra: Parameters<typeof checkpoint>[2] = {}): PodCheckpoint =>

@@ -1,0 +1,103 @@
+// One controller at run time: its work queue and workers, its metrics, the write-conflict policy,
+// a logger and an AbortSignal for each reconcile. What triggers it is declared with the builder in
+// manager.ts, next to its reconciler; this file only runs it.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.ts';
+import { ConflictError } from './conflict.ts';
+import { splitKey } from './keys.ts';
+import { WorkQueue, type ReconcileResult } from './workqueue.ts';
+
+export type { ReconcileResult } from './workqueue.ts';
+
+/** What a reconcile gets besides its key. */
+export interface ReconcileContext {
+  /** Carries controller, namespace, name and reconcileID. */
+  log: Logger;
+  /** Aborted on shutdown and when the reconcile outlives its timeout; pass it to every Cedana call. */
+  signal: AbortSignal;
+}
+
+export interface Reconciler {
+  reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined>;
+}
+
+export interface ControllerOptions {
+  name: string;
+  reconciler: Reconciler;
+  workers: number;
+  logger: Logger;
+  metrics: Metrics;
+  /** A reconcile is aborted after this long (its Cedana calls with it) and retried with backoff. */
+  reconcileTimeoutMs: number;
+  /** Per-key backoff after a failure. */
+  backoff: { baseMs: number; maxMs: number };
+}
+
+export class Controller {
+  readonly name: string;
+  private readonly queue: WorkQueue;
+  private readonly stopping = new AbortController();
+  private running = false;
+
+  constructor(o: ControllerOptions) {
+    this.name = o.name;
+    const log = o.logger.child({ controller: o.name });
+    this.queue = new WorkQueue({
+      name: o.name,
+      workers: o.workers,
+      backoff: o.backoff,
+      logger: log,
+      classify: (err) => (err instanceof ConflictError ? 'conflict' : 'error'),
+      handler: async (key) => {
+        const { namespace, name } = splitKey(key);
+        const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(o.reconcileTimeoutMs)]);
+        const ctx = { log: log.child({ namespace: namespace ?? '', name, reconcileID: randomUUID() }), signal };
+        try {
+          return await o.reconciler.reconcile(key, ctx);
+        } catch (err) {
+          if (!(err instanceof ConflictError)) o.metrics.reconcileErrors.inc({ controller: o.name });
+          throw err;
+        }
+      },
+      onResult: (result, ms) => {
+        o.metrics.reconciles.inc({ controller: o.name, result });
+        o.metrics.reconcileDuration.observe({ controller: o.name }, ms / 1000);
+      },
+      onDepth: (depth) => {
+        o.metrics.queueDepth.set({ queue: o.name }, depth);
+      },
+    });
+  }
+
+  /** Keys arrive only while the controller runs: a standby's queue stays empty, and its start replays the caches. */
+  enqueue(key: string): void {
+    if (this.running) this.queue.add(key);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.queue.start();
+  }
+
+  /**
+   * Stop taking work and let what is in flight finish (a Cedana call half made is worse than a
+   * short wait); after graceMs, abort it at its next await.
+   */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    this.running = false;
+    const timer = setTimeout(() => {
+      this.stopping.abort(new Error(`controller ${this.name} is shutting down`));
+    }, graceMs);
+    try {
+      await this.queue.shutdown();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
