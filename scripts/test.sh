@@ -11,12 +11,18 @@ if [ $# -eq 0 ]; then echo "== conformance (schemathesis)"; sh scripts/conforman
 if [ -z "${KUBECONFIG_EXTERNAL:-}" ]; then echo "== control plane build (cached)"; sh scripts/local-cluster.sh build; fi
 echo "== vitest"
 mkdir -p .tmp
+rm -f .tmp/vitest-report.json
 status=0
 vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json "$@" || status=$?
-# The plain closing line, from vitest's own report: "N passed, N failed[, N skipped]".
+# The plain closing line, from vitest's own report: "N passed, N failed[, N skipped]". A test file
+# that fails without a failed test (it did not load, or a hook threw) counts as one failure; no
+# report at all (vitest crashed) is a failure too.
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-report.json", "utf8"));
+  let r;
+  try { r = JSON.parse(require("fs").readFileSync(".tmp/vitest-report.json", "utf8")); } catch { console.log("vitest: 0 passed, 1 failed"); process.exit(0); }
+  const broken = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed"));
+  for (const f of broken) console.log(`failed to run: ${f.name}: ${(f.message || "").split("\n")[0]}`);
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + broken.length} failed${skipped ? `, ${skipped} skipped` : ""}`);
 ' || true
 exit "$status"
