@@ -2,7 +2,10 @@
 // finished restore creates the pod again from the spec uploaded with the checkpoint: a new name
 // (the override, or <pod>-restored), no node (the scheduler picks one), labels that tie it to the
 // restore action. Service-account token volumes are dropped: the apiserver injects fresh ones.
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+// A pod that is deleted or starts terminating before its checkpoint is taken fails that checkpoint
+// (a watch on pods records when each went), as a checkpoint racing an eviction fails for real.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { RESTORE_ACTION_LABEL } from '../api/pod.ts';
@@ -57,9 +60,110 @@ export function restoredPodFrom(upload: { podSpec: unknown; podMetadataSpec: unk
   return pod as unknown as V1Pod;
 }
 
-export function kubeHooks(kc: KubeConfig, log: Logger): SimulatorHooks {
+/** When each pod went away (by uid, and by namespace/name for requests without a uid), from a list and watch of pods. */
+export class PodDepartures {
+  private readonly gone = new Map<string, { at: number; details: string }>();
+  private readonly abort = new AbortController();
+  private readonly loop: Promise<void>;
+  private readonly now: () => number;
+  private syncedResolve: () => void = () => undefined;
+  readonly synced = new Promise<void>((resolve) => (this.syncedResolve = resolve));
+
+  constructor(kc: KubeConfig, log: Logger, now: () => number = Date.now) {
+    this.now = now;
+    this.loop = this.run(kc, log.child({ component: 'simulator-pods' }));
+  }
+
+  private stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private record(p: PodRef, what: string): void {
+    const name = `${p.metadata.namespace ?? 'default'}/${p.metadata.name}`;
+    const entry = { at: this.now(), details: `Failed to find checkpointable resource: pod ${name} ${what} before the checkpoint was taken` };
+    for (const key of [p.metadata.uid, name]) if (key && !this.gone.has(key)) this.gone.set(key, entry);
+    if (this.gone.size > 20_000) for (const [k, v] of this.gone) if (v.at < this.now() - 3_600_000) this.gone.delete(k);
+  }
+
+  private seen(p: PodRef): void {
+    // A pod made again under the same name is a new pod: only the old uid stays gone.
+    if (!p.metadata.deletionTimestamp) this.gone.delete(`${p.metadata.namespace ?? 'default'}/${p.metadata.name}`);
+    else this.record(p, 'started terminating');
+  }
+
+  /** List, then watch from the list; after any end of the watch, list again: a pod missing from it was deleted. */
+  private async run(kc: KubeConfig, log: Logger): Promise<void> {
+    const core = kc.makeApiClient(CoreV1Api);
+    let known = new Map<string, PodRef>();
+    while (!this.stopped()) {
+      try {
+        const list = await core.listPodForAllNamespaces({});
+        const fresh = new Map<string, PodRef>();
+        for (const item of list.items) {
+          const p = PodRef.safeParse(item);
+          if (p.success && p.data.metadata.uid) fresh.set(p.data.metadata.uid, p.data);
+        }
+        for (const [uid, p] of known) if (!fresh.has(uid)) this.record(p, 'was deleted');
+        for (const p of fresh.values()) if (p.metadata.deletionTimestamp) this.record(p, 'started terminating');
+        known = fresh;
+        this.syncedResolve();
+        await new Promise<void>((resolve) => {
+          const onEvent = (type: string, raw: unknown): void => {
+            const p = PodRef.safeParse(raw);
+            if (!p.success || !p.data.metadata.uid) return;
+            if (type === 'DELETED') {
+              known.delete(p.data.metadata.uid);
+              this.record(p.data, 'was deleted');
+            } else if (type === 'ADDED' || type === 'MODIFIED') {
+              known.set(p.data.metadata.uid, p.data);
+              this.seen(p.data);
+            }
+          };
+          new Watch(kc)
+            .watch('/api/v1/pods', { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 }, onEvent, () => {
+              resolve();
+            })
+            .then((req) => {
+              if (this.stopped()) req.abort();
+              this.abort.signal.addEventListener('abort', () => {
+                req.abort();
+              });
+            })
+            .catch(() => {
+              resolve();
+            });
+        });
+      } catch (err) {
+        if (!this.stopped()) log.debug({ err }, 'pod watch failed; listing again');
+      }
+      if (!this.stopped()) await sleep(200, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    }
+  }
+
+  interrupted(pod: { id: string | null; name: string | null; namespace: string | null }, takenAt: number): { at: number; details: string } | null {
+    const found = pod.id ? this.gone.get(pod.id) : pod.name ? this.gone.get(`${pod.namespace ?? 'default'}/${pod.name}`) : undefined;
+    return found && found.at < takenAt ? found : null;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+}
+
+const PodRef = z.looseObject({
+  metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), uid: z.string().optional(), deletionTimestamp: z.unknown().optional() }),
+});
+type PodRef = z.infer<typeof PodRef>;
+
+export function kubeHooks(kc: KubeConfig, log: Logger, now: () => number = Date.now): SimulatorHooks {
   const core = kc.makeApiClient(CoreV1Api);
+  const departures = new PodDepartures(kc, log, now);
   return {
+    checkpointInterrupted: (pod, takenAt) => departures.interrupted(pod, takenAt),
+    close: () => {
+      void departures.stop();
+    },
     async podExists({ namespace, podName, podId }) {
       if (!namespace || !podName) return true; // nothing to look up by: Cedana would go by the uid
       try {

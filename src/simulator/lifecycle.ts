@@ -14,6 +14,13 @@ export interface SimulatorHooks {
    * profile answers the sync-lag 404 for a pod younger than `syncLagMs`.
    */
   podCreatedAt?(req: { namespace: string | null; podName: string | null; podId: string | null }): Promise<number | null>;
+  /**
+   * The pod of a checkpoint action went away (deleted, or started terminating): when, and what to
+   * say. Asked with the time the checkpoint would be taken; null when the pod stayed until then.
+   */
+  checkpointInterrupted?(pod: { id: string | null; name: string | null; namespace: string | null }, takenAt: number): { at: number; details: string } | null;
+  /** The simulator closes: stop what the hooks started (watches). */
+  close?(): void;
   /** A restore action reached `ready`: Cedana's in-cluster side would now create the pod. */
   onRestoreReady?(restore: {
     restoreActionId: string;
@@ -63,6 +70,9 @@ export function createLifecycle(opts: { store: Store; now: () => number; stepMs:
   /** The action's own progress, ignoring what happened to its checkpoint since. */
   function progress(a: StoredAction): ActionView {
     const step = steps(a);
+    // Cedana cannot dump a pod that went away before the dump (at checkpoint_created): the action fails then.
+    const gone = isCheckpointType(a) && a.pod && hooks.checkpointInterrupted ? hooks.checkpointInterrupted(a.pod, a.createdAt + (PROGRESSION.length - 1) * Math.max(0, stepMs)) : null;
+    if (gone && gone.at <= now()) return { status: 'error', details: gone.details, completedAt: Math.max(gone.at, a.createdAt) };
     const running = PROGRESSION[step];
     if (running !== undefined) return { status: running, details: null, completedAt: null };
     if (a.failure !== null) return { status: 'error', details: a.failure, completedAt: finishedAt(a) };
@@ -153,6 +163,7 @@ export function createLifecycle(opts: { store: Store; now: () => number; stepMs:
     },
     stop: () => {
       clearInterval(interval);
+      hooks.close?.();
     },
   };
 }

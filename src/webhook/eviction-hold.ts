@@ -19,6 +19,7 @@ import { classifyNode } from '../controllers/node-signals.ts';
 import { completedMs, derivedName, shortUid } from '../controllers/owned-objects.ts';
 import type { ProtectionRule } from '../controllers/protection.ts';
 import type { EventTarget, EventType } from '../kube/events.ts';
+import type { EvictionOutcome } from '../protection/operations.ts';
 import { allow, holdResponse, type AdmissionResponse, type EvictionRequest } from './admission.ts';
 
 /**
@@ -29,7 +30,8 @@ import { allow, holdResponse, type AdmissionResponse, type EvictionRequest } fro
  */
 export const DEFAULT_EVICTION_HOLD_MAX_MS = 20_000;
 
-export type HoldOutcome = 'ready' | 'hold-max' | 'failed' | 'unprotected' | 'held';
+/** held (one 429), or why the eviction was allowed: the metrics' outcomes. */
+export type HoldOutcome = EvictionOutcome;
 
 export interface EvictionHoldDeps {
   /** From the pod cache. */
@@ -45,8 +47,11 @@ export interface EvictionHoldDeps {
    */
   createEvacuationCheckpoint(pod: Pod, rule: ProtectionRule, restoreReason: RestoreReason): Promise<string>;
   recordEvent(target: EventTarget, type: EventType, reason: string, message: string): void;
-  /** For metrics: every answer about a pod, and for an eviction let go after a hold, how long it was held. */
-  onDecision(outcome: HoldOutcome, holdSeconds?: number): void;
+  /**
+   * For metrics (recordEviction in src/protection/operations.ts): every answer, and for an eviction
+   * let go after a hold, when this replica first held the pod.
+   */
+  onDecision(outcome: HoldOutcome, heldSinceMs?: number): void;
   holdMaxMs: number;
   terminatingTaints: readonly string[];
   nodeNotReadyGraceMs: number;
@@ -153,6 +158,7 @@ export class EvictionHold {
   private hold(uid: string, pod: Pod, checkpoint: string, phase: string): AdmissionResponse {
     const podUid = pod.metadata.uid ?? '';
     if (!this.heldSince.has(podUid)) this.heldSince.set(podUid, this.d.now());
+    if (this.heldSince.size > 10_000) this.heldSince.clear(); // pods let go by another replica: a bound on memory
     this.d.onDecision('held');
     return holdResponse(uid, `cedana-operator: checkpointing pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name} before eviction (PodCheckpoint ${checkpoint}: ${phase})`);
   }
@@ -161,8 +167,8 @@ export class EvictionHold {
     const podUid = pod.metadata.uid ?? '';
     const since = this.heldSince.get(podUid);
     if (!dryRun) this.heldSince.delete(podUid);
-    // The duration only where this replica held the pod; with no hold there was nothing to wait for.
-    this.d.onDecision(outcome, since === undefined ? undefined : (this.d.now() - since) / 1000);
+    // A duration only where this replica held the pod; with no hold there was nothing to wait for.
+    this.d.onDecision(outcome, since);
     return allow(uid, why);
   }
 

@@ -45,7 +45,7 @@ interface World {
 function setup(world: World) {
   const created: { pod: string; reason: RestoreReason }[] = [];
   const events: { target: EventTarget; type: string; reason: string; message: string }[] = [];
-  const decisions: { outcome: HoldOutcome; holdSeconds: number | undefined }[] = [];
+  const decisions: { outcome: HoldOutcome; heldSinceMs: number | undefined }[] = [];
   const clock = { now: NOW };
   const hold = new EvictionHold({
     pod: (ns, name) => world.pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name),
@@ -59,7 +59,7 @@ function setup(world: World) {
       return evacuationCheckpointName(pod);
     },
     recordEvent: (target, type, reason, message) => events.push({ target, type, reason, message }),
-    onDecision: (outcome, holdSeconds) => decisions.push({ outcome, holdSeconds }),
+    onDecision: (outcome, heldSinceMs) => decisions.push({ outcome, heldSinceMs }),
     holdMaxMs: HOLD_MAX,
     terminatingTaints: ['karpenter.sh/disrupted'],
     nodeNotReadyGraceMs: 300_000,
@@ -179,7 +179,7 @@ describe('the eviction hold decision', () => {
     expect(t.created).toHaveLength(1);
   });
 
-  it('the hold duration is measured from this replica\'s first hold to the release', async () => {
+  it('the hold is reported from this replica\'s first hold, at the release', async () => {
     const world: World = { pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Checkpointing', 0)] };
     const t = setup(world);
     await t.hold.decide(ev('trainer'));
@@ -187,13 +187,13 @@ describe('the eviction hold decision', () => {
     world.checkpoints = [mkCheckpoint(protectedPod, 'Ready', 7_000)];
     const r = await t.hold.decide(ev('trainer'));
     expect(r.allowed).toBe(true);
-    expect(t.decisions.at(-1)).toEqual({ outcome: 'ready', holdSeconds: 7 });
+    expect(t.decisions.at(-1)).toEqual({ outcome: 'ready', heldSinceMs: NOW });
   });
 
   it('a pod that was never held here reports no hold duration', async () => {
     const t = setup({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Ready', 60_000)] });
     await t.hold.decide(ev('trainer'));
-    expect(t.decisions).toEqual([{ outcome: 'ready', holdSeconds: undefined }]);
+    expect(t.decisions).toEqual([{ outcome: 'ready', heldSinceMs: undefined }]);
   });
 
   it('the Warning is recorded once per pod, however many evictions follow', async () => {
