@@ -1,6 +1,7 @@
 // The operational metrics the alerts read that no reconciler records by itself: evictions the webhook
 // held or allowed, the webhook's certificate expiry, and whether Cedana answers with our token. Each
 // is one call for whoever owns the event (docs/operations.md).
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CedanaClient } from '../cedana/client.ts';
 import { CedanaApiError } from '../cedana/errors.ts';
@@ -14,15 +15,44 @@ import type { Metrics } from '../metrics.ts';
 export const EVICTION_OUTCOMES = ['held', 'ready', 'hold-max', 'failed', 'unprotected'] as const;
 export type EvictionOutcome = (typeof EVICTION_OUTCOMES)[number];
 
-/** One eviction answered. `heldSinceMs`: when this pod's first held eviction came (allowed outcomes only). */
-export function recordEviction(metrics: Metrics, outcome: EvictionOutcome, heldSinceMs?: number, nowMs = Date.now()): void {
+/**
+ * One eviction answered, in the shape of the webhook's onDecision (src/webhook/eviction-hold.ts):
+ * holdSeconds is how long this pod's evictions were held, for the outcomes that allow one.
+ */
+export function recordEviction(metrics: Metrics, outcome: EvictionOutcome, holdSeconds?: number): void {
   metrics.evictions.inc({ outcome });
-  if (outcome !== 'held' && heldSinceMs !== undefined) metrics.evictionHold.observe({ outcome }, Math.max(0, nowMs - heldSinceMs) / 1000);
+  if (outcome !== 'held' && holdSeconds !== undefined) metrics.evictionHold.observe({ outcome }, Math.max(0, holdSeconds));
 }
 
-/** The serving certificate now in use: its NotAfter. Call on every load or rotation. */
-export function recordWebhookCertificate(metrics: Metrics, notAfter: Date): void {
-  metrics.webhookCertificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
+/** The serving certificate in use (a Date, or its PEM): its NotAfter. undefined: none, 0. */
+export function recordWebhookCertificate(metrics: Metrics, cert: Date | string | undefined): void {
+  const notAfter = cert === undefined ? undefined : typeof cert === 'string' ? new X509Certificate(cert).validToDate : cert;
+  metrics.webhookCertificateExpiry.set(notAfter === undefined ? 0 : Math.floor(notAfter.getTime() / 1000));
+}
+
+/**
+ * Keeps the expiry gauge on the certificate served now (e.g. the webhook server's
+ * currentCertificate), now and every intervalMs, so that rotations need no call of their own.
+ */
+export function watchWebhookCertificate(metrics: Metrics, current: () => string | undefined, signal: AbortSignal, intervalMs = 60_000): void {
+  const look = (): void => {
+    try {
+      recordWebhookCertificate(metrics, current());
+    } catch {
+      // An unreadable certificate is none: the gauge goes to 0, it never claims a validity.
+      recordWebhookCertificate(metrics, undefined);
+    }
+  };
+  look();
+  const timer = setInterval(look, intervalMs);
+  timer.unref();
+  signal.addEventListener(
+    'abort',
+    () => {
+      clearInterval(timer);
+    },
+    { once: true },
+  );
 }
 
 export interface CedanaProbeOptions {

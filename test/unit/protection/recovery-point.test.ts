@@ -1,10 +1,14 @@
 // Recovery point: which checkpoint is a pod's newest Ready one, its age, the bound, the summary, the
 // RecoveryPointMet condition, and the metrics computed from it at scrape time. Table-driven.
+import { X509Certificate } from 'node:crypto';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CheckpointPolicy } from '../../../src/api/checkpointpolicy.ts';
 import { Pod } from '../../../src/api/pod.ts';
 import { PodCheckpoint } from '../../../src/api/podcheckpoint.ts';
 import { createMetrics } from '../../../src/metrics.ts';
+import { EVICTION_OUTCOMES, recordEviction, recordWebhookCertificate, startCedanaProbe, watchWebhookCertificate } from '../../../src/protection/operations.ts';
+import { generateCa } from '../../../src/webhook/certs.ts';
 import {
   LABEL_PROTECTED_POLICY,
   MESSAGE_PODS_MAX,
@@ -314,5 +318,51 @@ describe('metrics', () => {
     expect(metrics.recoveryPoints.ages(t0 + 60_000)).toEqual([{ labels: { namespace: 'ml', policy: 'p' }, value: 65 }]);
     expect(metrics.recoveryPoints.pastBound(t0 + 60_000)).toEqual([{ labels: { namespace: 'ml', policy: 'p' }, value: 1 }]);
     expect(metrics.recoveryPoints.pastBound(t0 + 50_000)).toEqual([{ labels: { namespace: 'ml', policy: 'p' }, value: 0 }]);
+  });
+});
+
+describe('operational metrics helpers (src/protection/operations.ts)', () => {
+  const sample = async (metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}): Promise<number | undefined> =>
+    (await metrics.registry.getSingleMetric(name)?.get())?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+
+  it('evictions: every outcome is a zero series from the start; a hold is observed only when an eviction is allowed', async () => {
+    const metrics = createMetrics();
+    for (const outcome of EVICTION_OUTCOMES) expect(await sample(metrics, 'cedana_operator_evictions_total', { outcome })).toBe(0);
+    recordEviction(metrics, 'held');
+    recordEviction(metrics, 'held', 3);
+    recordEviction(metrics, 'hold-max', 120);
+    expect(await sample(metrics, 'cedana_operator_evictions_total', { outcome: 'held' })).toBe(2);
+    expect(await sample(metrics, 'cedana_operator_evictions_total', { outcome: 'hold-max' })).toBe(1);
+    const text = await metrics.registry.getSingleMetricAsString('cedana_operator_eviction_hold_seconds');
+    expect(text.split('\n').filter((l) => l.startsWith('cedana_operator_eviction_hold_seconds_count'))).toEqual(['cedana_operator_eviction_hold_seconds_count{outcome="hold-max"} 1']);
+  });
+
+  it("the webhook certificate's NotAfter, from a PEM or a date; none is 0", async () => {
+    const metrics = createMetrics();
+    expect(await sample(metrics, 'cedana_operator_webhook_certificate_expiry_timestamp_seconds')).toBe(0);
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    const ca = generateCa(now, 30 * 86_400_000);
+    recordWebhookCertificate(metrics, ca.cert);
+    expect(await sample(metrics, 'cedana_operator_webhook_certificate_expiry_timestamp_seconds')).toBe(Math.floor(new X509Certificate(ca.cert).validToDate.getTime() / 1000));
+    recordWebhookCertificate(metrics, new Date('2027-01-01T00:00:00Z'));
+    expect(await sample(metrics, 'cedana_operator_webhook_certificate_expiry_timestamp_seconds')).toBe(Date.parse('2027-01-01T00:00:00Z') / 1000);
+    const stop = new AbortController();
+    watchWebhookCertificate(metrics, () => 'not a certificate', stop.signal);
+    stop.abort();
+    expect(await sample(metrics, 'cedana_operator_webhook_certificate_expiry_timestamp_seconds')).toBe(0);
+  });
+
+  it('the Cedana probe: 1 when GET /v2/user answers, 0 when it throws', async () => {
+    const metrics = createMetrics();
+    const log = pino({ level: 'silent' });
+    let fail = true;
+    const stop = new AbortController();
+    const cedana = { getUser: () => (fail ? Promise.reject(new Error('401 token rejected')) : Promise.resolve('user-1')) };
+    await startCedanaProbe({ cedana, metrics, log, signal: stop.signal, intervalMs: 20 });
+    expect(await sample(metrics, 'cedana_operator_cedana_up')).toBe(0);
+    fail = false;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await sample(metrics, 'cedana_operator_cedana_up')).toBe(1);
+    stop.abort();
   });
 });
