@@ -1,5 +1,6 @@
 // cedana-operator command line: one binary, subcommands for the operator, the simulator and the demo.
 import { checkpointCommand } from './commands/checkpoint.ts';
+import { clusterCommand } from './commands/cluster.ts';
 import { demoCommand } from './commands/demo.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { runCommand } from './commands/run.ts';
@@ -12,6 +13,7 @@ Commands:
   simulator   Serve a local Cedana API simulator (see --help of the command)
   run         Run the operator against a cluster (in-cluster or KUBECONFIG)
   demo        Start a local control plane, the simulator and the operator; checkpoint and restore a pod
+  cluster     Register this cluster with Cedana (register NAME, list, delete ID); prints CEDANA_CLUSTER_ID
   checkpoint  Checkpoint a pod (creates a PodCheckpoint); --wait follows it to Ready
   restore     Restore a Ready PodCheckpoint into a new pod (creates a PodRestore); --wait follows it
   status      Protected pods of a namespace, their newest Ready checkpoint, what a node loss would do
@@ -39,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return restoreCommand(argv.slice(1));
     case 'status':
       return statusCommand(argv.slice(1));
+    case 'cluster':
+      return clusterCommand(argv.slice(1));
     default:
       process.stderr.write(`cedana-operator: unknown command '${command}'\n\n${HELP}`);
       return 2;
