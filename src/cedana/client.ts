@@ -70,6 +70,8 @@ const text = z.string();
 const nonEmpty = z.string().min(1, { error: 'empty, expected a value' });
 /** Checkpoint and action ids are UUIDs (Checkpoint.id and Action.action_id are `format: uuid`). */
 const uuid = z.guid();
+/** User and cluster ids: no document says UUID, so only a token (no spaces, no markup, no JSON). */
+const token = z.string().regex(/^[\w.:@+-]+$/, { error: 'expected an id (letters, digits, . _ : @ + -)' });
 
 export class CedanaClient {
   readonly #http: Transport;
@@ -113,14 +115,14 @@ export class CedanaClient {
    * token fails with a CedanaApiError whose `isTokenRejected` is true (401).
    */
   async getUser(opts: CallOptions = {}): Promise<string> {
-    return this.#http.send({ operation: 'getUser', method: 'GET', pathTemplate: '/v2/user', path: '/v2/user', ...plain(nonEmpty), ...opts });
+    return this.#http.send({ operation: 'getUser', method: 'GET', pathTemplate: '/v2/user', path: '/v2/user', ...plain(token), ...opts });
   }
 
   /** POST /v2/cluster: registers (or updates) a cluster by name; returns its id, the CEDANA_CLUSTER_ID. Never retried. */
   async registerCluster(name: string, opts: CallOptions = {}): Promise<string> {
     const call = { operation: 'registerCluster', method: 'POST', pathTemplate: '/v2/cluster' } as const;
     const body = this.#check(call, call.pathTemplate, RegisterCluster, { cluster_name: name });
-    return this.#http.send({ ...call, path: call.pathTemplate, body, ...plain(nonEmpty), ...opts });
+    return this.#http.send({ ...call, path: call.pathTemplate, body, ...plain(token), ...opts });
   }
 
   /** GET /v2/cluster: the clusters registered with this token's organisation. */

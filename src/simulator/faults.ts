@@ -178,7 +178,8 @@ export function malform(reply: { status: number; contentType: string; body: unkn
     case 'notJson':
       return { status: reply.status, contentType: reply.contentType, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
     case 'schema':
-      return { status: reply.status, contentType: reply.contentType, body: isJson ? JSON.stringify(Array.isArray(reply.body) ? [{ unexpected: true }] : { unexpected: true }) : 'not-an-id' };
+      // A text answer (an id) gets a JSON object, which no text schema accepts.
+      return { status: reply.status, contentType: reply.contentType, body: JSON.stringify(isJson && Array.isArray(reply.body) ? [{ unexpected: true }] : { unexpected: true }) };
     case 'emptyId':
       return { status: reply.status, contentType: reply.contentType, body: isJson ? JSON.stringify(emptyIds(reply.body)) : '' };
   }
