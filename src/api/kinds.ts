@@ -1,5 +1,6 @@
 // The kinds the operator caches, each with its collection path and its boundary parser. Stores and
 // index handles are typed by these, so an index of one kind cannot be asked of another.
+import { compactNode, compactPod } from './compact.ts';
 import { API_VERSION } from './meta.ts';
 import { CheckpointPolicy } from './checkpointpolicy.ts';
 import { Node, Pod } from './pod.ts';
@@ -11,8 +12,9 @@ import type { Store } from '../kube/cache.ts';
 const core = (plural: string) => (ns: string | undefined) => `/api/v1${ns ? `/namespaces/${ns}` : ''}/${plural}`;
 const ours = (plural: string) => (ns: string | undefined) => `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
 
-export const Pods: Kind<'Pod', Pod> = { kind: 'Pod', plural: 'pods', namespaced: true, collectionPath: core('pods'), parse: (raw) => Pod.parse(raw) };
-export const Nodes: Kind<'Node', Node> = { kind: 'Node', plural: 'nodes', namespaced: false, collectionPath: () => '/api/v1/nodes', parse: (raw) => Node.parse(raw) };
+/** Cached in compact form (compact.ts): the full pod is read from the apiserver when it is needed. */
+export const Pods: Kind<'Pod', Pod> = { kind: 'Pod', plural: 'pods', namespaced: true, collectionPath: core('pods'), parse: (raw) => compactPod(Pod.parse(raw)) };
+export const Nodes: Kind<'Node', Node> = { kind: 'Node', plural: 'nodes', namespaced: false, collectionPath: () => '/api/v1/nodes', parse: (raw) => compactNode(Node.parse(raw)) };
 export const PodCheckpoints: Kind<'PodCheckpoint', PodCheckpoint> = {
   kind: 'PodCheckpoint',
   plural: 'podcheckpoints',

@@ -74,16 +74,14 @@ export class PodCheckpointReconciler {
       return undefined;
     }
 
-    let pod: Pod | undefined;
     if (!pc.status?.actionId) {
       const submitted = await this.submit(pc, log, signal);
       if (!submitted) return undefined;
-      ({ pc, pod } = submitted);
+      pc = submitted;
     }
     let uploadPending = false;
     if (findCondition(pc.status?.conditions, C.SpecUploaded)?.status !== 'True') {
-      pod ??= await this.findPod(pc);
-      const uploaded = await this.upload(pc, pod, log, signal);
+      const uploaded = await this.upload(pc, await this.readPod(pc), log, signal);
       pc = uploaded.pc;
       uploadPending = uploaded.pending;
     }
@@ -122,7 +120,7 @@ export class PodCheckpointReconciler {
     return PodCheckpoint.parse(await this.ctx.objects.setFinalizers(this.ref(pc), next, pc.metadata.resourceVersion));
   }
 
-  private async submit(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<{ pc: PodCheckpoint; pod: Pod } | undefined> {
+  private async submit(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<PodCheckpoint | undefined> {
     const pod = await this.findPod(pc);
     const podUID = pod?.metadata.uid;
     if (!pod || !podUID) {
@@ -155,12 +153,11 @@ export class PodCheckpointReconciler {
     const { actionId } = submitted;
     log.info({ actionId, podUID }, 'checkpoint submitted to Cedana');
     this.ctx.events.record(pc, 'Normal', 'Submitted', `Checkpoint of pod ${pc.spec.podName} submitted to Cedana (action ${actionId})`);
-    const written = await this.write(
+    return this.write(
       submitted.obj,
       { phase: 'Submitted', actionId, submittedAt: nowIso(), cedanaStatus: 'initialized', message: 'Submitted to Cedana' },
       [condition(C.Submitted, 'True', R.Submitted, `Cedana action ${actionId}`), condition(C.Ready, 'False', R.Checkpointing, 'Waiting for Cedana')],
     );
-    return { pc: written, pod };
   }
 
   /** The pod's latest action, if it is ours: unclaimed by any other PodCheckpoint and no older than our intent. */
@@ -221,7 +218,7 @@ export class PodCheckpointReconciler {
   /** A Ready checkpoint whose upload was still pending: retry it while the pod is there. */
   private async finishUpload(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     if (findCondition(pc.status?.conditions, C.SpecUploaded)?.reason !== 'UploadPending') return undefined;
-    const { pending } = await this.upload(pc, await this.findPod(pc), log, signal);
+    const { pending } = await this.upload(pc, await this.readPod(pc), log, signal);
     return pending ? { requeueAfterMs: this.ctx.config.pollIntervalMax } : undefined;
   }
 
@@ -259,11 +256,15 @@ export class PodCheckpointReconciler {
     this.ctx.events.record(pc, 'Normal', 'Ready', `Checkpoint of pod ${pc.spec.podName} is ready`);
   }
 
+  /** The pod from the (compact) cache, or from the apiserver: the pod watch may lag a pod created a moment ago. */
   private async findPod(pc: PodCheckpoint): Promise<Pod | undefined> {
+    const cached = this.pods.get(`${pc.metadata.namespace ?? 'default'}/${pc.spec.podName}`);
+    return cached ?? this.readPod(pc);
+  }
+
+  /** The whole pod, from the apiserver: the cache keeps only what the controllers read, Cedana needs the spec. */
+  private async readPod(pc: PodCheckpoint): Promise<Pod | undefined> {
     const namespace = pc.metadata.namespace ?? 'default';
-    const cached = this.pods.get(`${namespace}/${pc.spec.podName}`);
-    if (cached) return cached;
-    // The pod watch may lag a pod created a moment ago: ask the apiserver before calling it missing.
     try {
       return Pod.parse(await this.ctx.core.readNamespacedPod({ name: pc.spec.podName, namespace }));
     } catch (err) {
