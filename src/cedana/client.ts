@@ -212,7 +212,7 @@ export class CedanaClient {
       return await this.#http.send({ ...call, path, ...plain(uuid), ...opts });
     } catch (err) {
       // Only the API's own "no action" answer; a 404 page from a proxy or a wrong baseUrl stays an error.
-      if (err instanceof CedanaApiError && err.kind === 'http' && err.status === 404 && err.apiMessage !== undefined) return undefined;
+      if (err instanceof CedanaApiError && err.isApiNotFound) return undefined;
       throw err;
     }
   }

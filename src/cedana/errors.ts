@@ -80,6 +80,14 @@ export class CedanaApiError extends Error {
     return this.kind === 'http' && this.status === 404 && UNSYNCED_POD_MESSAGE.test(this.apiMessage ?? '');
   }
 
+  /**
+   * 404 with an API error body: the API says there is no such object. A 404 without one (Go's
+   * "404 page not found", a proxy's page) is a wrong URL, not an answer about the object.
+   */
+  get isApiNotFound(): boolean {
+    return this.kind === 'http' && this.status === 404 && this.apiMessage !== undefined;
+  }
+
   /** 401: the token is missing, wrong or revoked. Nothing but a new token helps. */
   get isTokenRejected(): boolean {
     return this.kind === 'http' && this.status === 401;

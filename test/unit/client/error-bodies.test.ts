@@ -57,7 +57,10 @@ describe('error bodies', () => {
 
   it("a wrong base URL (Go's 404 text) is not taken for 'no action for this pod'", async () => {
     const c = await clientFor(answer(404, '404 page not found\n', 'text/plain'));
-    expect((await failure(c.latestPodAction('pod-uid'))).status).toBe(404);
+    const wrongUrl = await failure(c.latestPodAction('pod-uid'));
+    expect(wrongUrl).toMatchObject({ status: 404, isApiNotFound: false });
+    const restore = await clientFor(answer(404, '{"message":"Action ID not found"}', 'application/json'));
+    expect((await failure(restore.getCheckpointStatus(UUID_A))).isApiNotFound).toBe(true);
     const api = await clientFor(answer(404, 'Failed to get action_id for the given pod_id', 'text/plain'));
     await expect(api.latestPodAction('pod-uid')).resolves.toBeUndefined();
   });
