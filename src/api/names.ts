@@ -44,6 +44,7 @@ export const objectName = (what: string, description: string) => {
     .min(1)
     .max(MAX_SUBDOMAIN)
     .refine(isDns1123Subdomain, { message })
+    // maxLength bounds the rule's cost; an over-long name gets the apiserver's own "Too long" message.
     .meta({ description, 'x-kubernetes-validations': [{ rule: `self.matches('${DNS1123_SUBDOMAIN_RE}')`, message }] });
 };
 
