@@ -109,7 +109,7 @@ export function checkpointOutcome(pc: PodCheckpoint): { ok: boolean; line: strin
     return { ok: true, line: `checkpoint ready: PodCheckpoint ${pc.metadata.name}, Cedana action ${s.actionId ?? '?'}, checkpoint ${s.checkpointId ?? '?'}` };
   }
   const reason = s?.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Failed';
-  return { ok: false, line: `checkpoint failed: PodCheckpoint ${pc.metadata.name}: ${reason}: ${s?.message ?? 'no message'}` };
+  return { ok: false, line: `PodCheckpoint ${pc.metadata.namespace ?? ''}/${pc.metadata.name} failed: ${reason}: ${s?.message ?? 'no message'}` };
 }
 
 export async function checkpointCommand(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {

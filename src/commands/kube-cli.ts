@@ -334,7 +334,7 @@ export interface WaitOptions<T extends { metadata: { name: string }; status?: { 
   /** The progress line of one version. */
   line: (obj: T) => string;
   isDone: (obj: T) => boolean;
-  /** The closing line of a finished object, and whether it succeeded. */
+  /** The closing line of a finished object, and whether it succeeded (a failure's line goes to stderr). */
   outcome: (obj: T) => { ok: boolean; line: string };
   timeoutMs: number;
   output: Output | undefined;
@@ -383,6 +383,7 @@ export async function waitForEnd<T extends { metadata: { name: string }; status?
     throw new CliError(`${w.command}: ${stop} waiting for ${ref}: still ${last.status?.phase ?? 'Pending'}${hint}; it carries on without us`, interrupted.signal.aborted ? 130 : 1);
   }
   const outcome = w.outcome(last);
-  (outcome.ok ? human : w.err).write(`${outcome.line}\n`);
-  return outcome.ok ? 0 : 1;
+  if (!outcome.ok) throw new CliError(`${w.command}: ${outcome.line}`);
+  human.write(`${outcome.line}\n`);
+  return 0;
 }

@@ -116,7 +116,7 @@ export function restoreOutcome(pr: PodRestore): { ok: boolean; line: string } {
     return { ok: true, line: `restored: pod ${pr.metadata.namespace ?? ''}/${pod?.name ?? '?'}${pod?.nodeName ? ` on ${pod.nodeName}` : ''} (PodRestore ${pr.metadata.name})` };
   }
   const reason = s?.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Failed';
-  return { ok: false, line: `restore failed: PodRestore ${pr.metadata.name}: ${reason}: ${s?.message ?? 'no message'}` };
+  return { ok: false, line: `PodRestore ${pr.metadata.namespace ?? ''}/${pr.metadata.name} failed: ${reason}: ${s?.message ?? 'no message'}` };
 }
 
 export async function restoreCommand(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {

@@ -177,14 +177,14 @@ describe('progress and outcome lines', () => {
     expect(checkpointOutcome(pc({ phase: 'Ready', actionId: 'a1', checkpointId: 'c1' }))).toEqual({ ok: true, line: 'checkpoint ready: PodCheckpoint ck, Cedana action a1, checkpoint c1' });
     expect(checkpointOutcome(pc({ phase: 'Failed', message: 'Cedana reported error', conditions: [cond('Ready', 'False', 'CheckpointFailed', 'x')] }))).toEqual({
       ok: false,
-      line: 'checkpoint failed: PodCheckpoint ck: CheckpointFailed: Cedana reported error',
+      line: 'PodCheckpoint ns/ck failed: CheckpointFailed: Cedana reported error',
     });
   });
 
   it('restore: lines, outcome, and a checkpoint that is not Ready', () => {
     expect(restoreLine(pr({ phase: 'Restoring', cedanaStatus: 'initialized' }))).toBe('PodRestore rs: Restoring (Cedana: initialized)');
     expect(restoreOutcome(pr({ phase: 'Succeeded', restoredPod: { name: 'p-restored', nodeName: 'n1' } }))).toEqual({ ok: true, line: 'restored: pod ns/p-restored on n1 (PodRestore rs)' });
-    expect(restoreOutcome(pr({ phase: 'Failed', message: 'no such action', conditions: [cond('Ready', 'False', 'CedanaRejected', 'x')] })).line).toBe('restore failed: PodRestore rs: CedanaRejected: no such action');
+    expect(restoreOutcome(pr({ phase: 'Failed', message: 'no such action', conditions: [cond('Ready', 'False', 'CedanaRejected', 'x')] })).line).toBe('PodRestore ns/rs failed: CedanaRejected: no such action');
     expect(notRestorable(pc({ phase: 'Ready' }))).toBeUndefined();
     expect(notRestorable(pc({ phase: 'Failed', message: 'pod gone', conditions: [cond('Ready', 'False', 'PodNotFound', 'x')] }))).toBe(
       'PodCheckpoint ns/ck is not Ready (phase Failed; PodNotFound: pod gone): restore from a Ready checkpoint',
