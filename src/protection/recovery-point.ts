@@ -201,10 +201,14 @@ function recoveryPointCondition(s: Omit<RecoveryPointSummary, 'condition'>): Con
   return { type, status: 'True', reason: 'WithinBound', message: `${String(n - unbounded.length)} protected pod(s) within ${bound}${worst}${without}${rest}` };
 }
 
-/** The status fields of a CheckpointPolicy that the summary fills (the condition goes with the others). */
-export const recoveryPointStatus = (s: RecoveryPointSummary): { podsWithoutCheckpoint: number; worstCheckpointAge?: string } => ({
+/**
+ * The status fields of a CheckpointPolicy that the summary fills (the condition goes with the others).
+ * worstCheckpointAge is "" when no pod has a Ready checkpoint: status writes are merge patches, and an
+ * absent field would keep a stale age.
+ */
+export const recoveryPointStatus = (s: RecoveryPointSummary): { podsWithoutCheckpoint: number; worstCheckpointAge: string } => ({
   podsWithoutCheckpoint: s.podsWithoutCheckpoint,
-  ...(s.worstAgeSeconds !== undefined ? { worstCheckpointAge: formatAge(s.worstAgeSeconds) } : {}),
+  worstCheckpointAge: s.worstAgeSeconds !== undefined ? formatAge(s.worstAgeSeconds) : '',
 });
 
 /** The Warning Event for a label-protected pod that passed its bound (record it once per crossing). */

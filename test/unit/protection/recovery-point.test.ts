@@ -266,9 +266,9 @@ describe('status fields and formats', () => {
     expect(formatAge(s)).toBe(want);
   });
 
-  it('fills podsWithoutCheckpoint and worstCheckpointAge, and leaves the age out when no pod has a checkpoint', () => {
+  it('fills podsWithoutCheckpoint and worstCheckpointAge, empty (not absent: status is merge-patched) when no pod has a checkpoint', () => {
     expect(recoveryPointStatus(run([pod('a'), pod('b')], [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 4000 })], 7_200_000))).toEqual({ podsWithoutCheckpoint: 1, worstCheckpointAge: '1h6m' });
-    expect(recoveryPointStatus(run([pod('a')], [], 7_200_000))).toEqual({ podsWithoutCheckpoint: 1 });
+    expect(recoveryPointStatus(run([pod('a')], [], 7_200_000))).toEqual({ podsWithoutCheckpoint: 1, worstCheckpointAge: '' });
   });
 
   it('a Warning Event for a label-protected pod past its bound', () => {
