@@ -278,3 +278,53 @@ export function forgetRecoveryPoint(metrics: Metrics, namespace: string, policy:
   metrics.protectedPodsWithoutCheckpoint.remove(labels);
   metrics.recoveryPointBound.remove(labels);
 }
+
+/** What the policy controller folds into its reconcile: status fields, the condition, when to look again. */
+export interface PolicyRecoveryPoint {
+  summary: RecoveryPointSummary;
+  changes: { podsWithoutCheckpoint: number; worstCheckpointAge: string };
+  condition: ConditionInput;
+  /** Reconcile again by then, so that the condition turns False when the next pod crosses its bound. */
+  requeueAfterMs: number | undefined;
+}
+
+/**
+ * One call per CheckpointPolicy reconcile: the recovery point of the pods it protects, from the
+ * checkpoints of its namespace; the metrics set; the status and condition to write.
+ */
+export function policyRecoveryPoint(policy: CheckpointPolicy, pods: readonly Pod[], checkpoints: readonly PodCheckpoint[], metrics: Metrics, now: Date | number = Date.now()): PolicyRecoveryPoint {
+  const summary = computeRecoveryPoint({ pods, checkpoints, boundMs: policyBoundMs(policy), now });
+  recordRecoveryPoint(metrics, policy.metadata.namespace ?? 'default', policy.metadata.name, summary);
+  return { summary, changes: recoveryPointStatus(summary), condition: summary.condition, requeueAfterMs: summary.nextChangeMs };
+}
+
+/**
+ * Pods protected by Cedana's labels, one namespace at a time: the metrics (policy
+ * "cedana.ai/labels"), and which pods crossed their bound since the last call, for one Warning Event
+ * each (recoveryPointEvent). Remembers only the uids past their bound, per namespace.
+ */
+export class LabelRecoveryPoints {
+  private readonly past = new Map<string, Set<string>>();
+
+  update(
+    namespace: string,
+    pods: readonly Pod[],
+    checkpoints: readonly PodCheckpoint[],
+    heartbeatMsOf: (pod: Pod) => number | undefined,
+    metrics: Metrics,
+    now: Date | number = Date.now(),
+  ): { summary: RecoveryPointSummary; crossed: PodRecoveryPoint[]; requeueAfterMs: number | undefined } {
+    if (pods.length === 0) {
+      forgetRecoveryPoint(metrics, namespace, undefined);
+      this.past.delete(namespace);
+      const summary = computeRecoveryPoint({ pods, checkpoints: [], boundMs: undefined, now });
+      return { summary, crossed: [], requeueAfterMs: undefined };
+    }
+    const summary = computeRecoveryPoint({ pods, checkpoints, boundMs: (p) => boundFromHeartbeat(heartbeatMsOf(p)), now });
+    recordRecoveryPoint(metrics, namespace, undefined, summary);
+    const before = this.past.get(namespace) ?? new Set<string>();
+    const crossed = summary.pastBound.filter((p) => !before.has(p.uid));
+    this.past.set(namespace, new Set(summary.pastBound.map((p) => p.uid)));
+    return { summary, crossed, requeueAfterMs: summary.nextChangeMs };
+  }
+}

@@ -11,6 +11,8 @@ import { EVICTION_OUTCOMES, recordEviction, recordWebhookCertificate, startCedan
 import { generateCa } from '../../../src/webhook/certs.ts';
 import {
   LABEL_PROTECTED_POLICY,
+  LabelRecoveryPoints,
+  policyRecoveryPoint,
   MESSAGE_PODS_MAX,
   boundFromHeartbeat,
   computeRecoveryPoint,
@@ -364,5 +366,36 @@ describe('operational metrics helpers (src/protection/operations.ts)', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(await sample(metrics, 'cedana_operator_cedana_up')).toBe(1);
     stop.abort();
+  });
+});
+
+describe('the one-call wrappers for the controllers', () => {
+  it('policyRecoveryPoint: status changes, condition, requeue, metrics', async () => {
+    const metrics = createMetrics();
+    const p = policy({ heartbeat: { interval: '1h' } });
+    const r = policyRecoveryPoint(p, [pod('a'), pod('b')], [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 }), ckpt({ name: 'b1', labelUid: 'uid-b', completedAgo: 3 * H })], metrics, NOW);
+    expect(r.changes).toEqual({ podsWithoutCheckpoint: 0, worstCheckpointAge: '3h0m' });
+    expect(r.condition).toMatchObject({ type: 'RecoveryPointMet', status: 'False', reason: 'CheckpointTooOld' });
+    expect(r.requeueAfterMs).toBe(90 * 60_000 + 1);
+    const bound = (await metrics.registry.getSingleMetric('cedana_operator_recovery_point_bound_seconds')?.get())?.values;
+    expect(bound).toEqual([{ labels: { namespace: 'ml', policy: 'p' }, value: 7200 }]);
+  });
+
+  it('LabelRecoveryPoints: a Warning Event once per crossing, and the series go with the last pod', async () => {
+    const metrics = createMetrics();
+    const lrp = new LabelRecoveryPoints();
+    const beat = () => 30 * 60_000; // 30 min heartbeats: a 1 h bound
+    const pods = [pod('a')];
+    const fresh = [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 10 * 60 })];
+    expect(lrp.update('ml', pods, fresh, beat, metrics, NOW).crossed).toEqual([]);
+    const late = lrp.update('ml', pods, fresh, beat, metrics, NOW + H * 1000);
+    expect(late.crossed.map((p) => p.name)).toEqual(['a']);
+    expect(lrp.update('ml', pods, fresh, beat, metrics, NOW + 2 * H * 1000).crossed).toEqual([]); // still past: no second Event
+    expect(lrp.update('ml', pods, [...fresh, ckpt({ name: 'a2', labelUid: 'uid-a', completedAgo: -2 * H })], beat, metrics, NOW + 2 * H * 1000).crossed).toEqual([]);
+    expect(lrp.update('ml', pods, fresh, beat, metrics, NOW + 3 * H * 1000).crossed.map((p) => p.name)).toEqual(['a']); // crossed again
+    const without = async () => (await metrics.registry.getSingleMetric('cedana_operator_protected_pods_without_checkpoint')?.get())?.values;
+    expect(await without()).toEqual([{ labels: { namespace: 'ml', policy: 'cedana.ai/labels' }, value: 0 }]);
+    lrp.update('ml', [], [], beat, metrics, NOW);
+    expect(await without()).toEqual([]);
   });
 });
