@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Faults, NO_FAULTS, type FaultsPatch } from './faults.ts';
+import type { SimulatorHooks } from './lifecycle.ts';
 import { Profile } from './profile.ts';
 import { startSimulator } from './server.ts';
 
@@ -15,6 +16,10 @@ Options:
   --listen HOST:PORT            Address to listen on (default 127.0.0.1:8080; port 0 = any free port)
   --profile NAME                reference (default): the reference pages; service: the real service's
                                 ways (/v1 paths too, real action types, {message} errors, ...)
+  --kubeconfig PATH             Play Cedana's in-cluster side on that cluster: a checkpoint needs its
+                                pod, a finished restore creates the pod
+  --sync-lag-ms N               Service profile with --kubeconfig: pods younger than N ms are not
+                                found yet (404 "Failed to find checkpointable resource"; default 2000)
   --token TOKEN                 Bearer token clients must send (default: env CEDANA_AUTH_TOKEN; required)
   --step-ms N                   Time each action status step takes, in ms (default 300)
   --allow-remote                Allow a non-loopback --listen address
@@ -78,7 +83,17 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
   const out = io.stdout ?? ((s: string) => process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => process.stderr.write(s));
   const env = io.env ?? process.env;
-  let config: { host: string; port: number; token: string; stepMs: number | undefined; faults: Faults; level: string; profile: Profile };
+  let config: {
+    host: string;
+    port: number;
+    token: string;
+    stepMs: number | undefined;
+    faults: Faults;
+    level: string;
+    profile: Profile;
+    kubeconfig: string | undefined;
+    syncLagMs: number | undefined;
+  };
   try {
     const { values } = parseArgs({
       args: argv,
@@ -101,6 +116,8 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
         'malformed-rate': { type: 'string' },
         'malformed-kinds': { type: 'string' },
         profile: { type: 'string', default: 'reference' },
+        kubeconfig: { type: 'string' },
+        'sync-lag-ms': { type: 'string' },
         'action-error-rate': { type: 'string' },
         'fail-next-actions': { type: 'string' },
         'fault-paths': { type: 'string', multiple: true },
@@ -142,7 +159,17 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
     if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.join('.') || 'faults'}: ${i.message}`).join('; '));
     const profile = Profile.safeParse(values.profile);
     if (!profile.success) throw new UsageError(`--profile must be reference or service (got '${values.profile}')`);
-    config = { host, port, token, stepMs: integer('step-ms', values['step-ms'], 3_600_000), faults: checked.data, level: values['log-level'], profile: profile.data };
+    config = {
+      host,
+      port,
+      token,
+      stepMs: integer('step-ms', values['step-ms'], 3_600_000),
+      faults: checked.data,
+      level: values['log-level'],
+      profile: profile.data,
+      kubeconfig: values.kubeconfig,
+      syncLagMs: integer('sync-lag-ms', values['sync-lag-ms'], 3_600_000),
+    };
   } catch (e) {
     // node:util parseArgs writes some errors over several lines: keep them on one.
     const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
@@ -152,6 +179,17 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
 
   // Logs go to stderr, so stdout carries only the listening URL (scripts read it).
   const logger = pino({ level: config.level, base: { component: 'cedana-simulator' }, redact: ['token'] }, pino.destination(2));
+  let hooks: SimulatorHooks | undefined;
+  if (config.kubeconfig !== undefined) {
+    try {
+      // Loaded only when asked for: the Kubernetes client is heavy, and most runs do without.
+      const [{ loadKubeConfig }, { kubeHooks }] = await Promise.all([import('../kube/clients.ts'), import('./kube-side.ts')]);
+      hooks = kubeHooks(loadKubeConfig(config.kubeconfig), logger.child({ component: 'cedana-agent' }));
+    } catch (e) {
+      err(`cedana-operator simulator: cannot use the kubeconfig ${config.kubeconfig}: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ')}\n`);
+      return 1;
+    }
+  }
   let sim;
   try {
     sim = await startSimulator({
@@ -161,9 +199,13 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
       faults: config.faults,
       profile: config.profile,
       logger,
+      ...(hooks === undefined ? {} : { hooks }),
+      ...(config.syncLagMs === undefined ? {} : { syncLagMs: config.syncLagMs }),
       ...(config.stepMs === undefined ? {} : { stepMs: config.stepMs }),
     });
   } catch (e) {
+    // Hooks may have started watches (a close hook, where the Kubernetes side has one): end them, or the process stays.
+    (hooks as { close?: () => void } | undefined)?.close?.();
     err(`cedana-operator simulator: cannot listen on ${config.host}:${config.port}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }

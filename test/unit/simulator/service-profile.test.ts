@@ -230,9 +230,17 @@ describe('simulator command', () => {
     [['--profile', 'staging'], /--profile must be reference or service \(got 'staging'\)/],
     [['--malformed-kinds', 'garbled'], /malformedKinds/],
     [['--malformed-rate', '2'], /--malformed-rate must be a number from 0 to 1/],
+    [['--sync-lag-ms', 'soon'], /--sync-lag-ms must be a whole number/],
   ])('refuses %j', async (argv, message) => {
     const r = run(['--listen', '127.0.0.1:0', ...argv]);
     await expect(r.done).resolves.toBe(2);
     expect(r.err().split('\n')[0]).toMatch(message);
+  });
+
+  it('says so, in one line, when the kubeconfig for the in-cluster side cannot be used', async () => {
+    const r = run(['--listen', '127.0.0.1:0', '--profile', 'service', '--kubeconfig', '/nonexistent/kubeconfig', '--log-level', 'silent']);
+    await expect(r.done).resolves.toBe(1);
+    expect(r.err()).toMatch(/^cedana-operator simulator: cannot use the kubeconfig \/nonexistent\/kubeconfig: .*ENOENT.*\n$/);
+    expect(r.out()).toBe('');
   });
 });
