@@ -84,8 +84,10 @@ function certificate(subjectCn: string, publicPem: string, notBefore: number, li
 
 export function generateCa(now: number, lifetimeMs = DEFAULT_CA_LIFETIME_MS): KeyPair {
   const { privatePem, publicPem } = rsaKeys();
-  const cert = certificate(`cedana-operator-webhook-ca@${String(Math.floor(now / 1000))}`, publicPem, now, lifetimeMs);
-  cert.setIssuer([{ name: 'commonName', value: `cedana-operator-webhook-ca@${String(Math.floor(now / 1000))}` }]);
+  // forge writes names as PrintableString, which Go's x509 (the apiserver) holds to: no '@' or '_'.
+  const cn = `cedana-operator-webhook-ca-${String(Math.floor(now / 1000))}`;
+  const cert = certificate(cn, publicPem, now, lifetimeMs);
+  cert.setIssuer([{ name: 'commonName', value: cn }]);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },

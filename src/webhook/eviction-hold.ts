@@ -14,9 +14,9 @@ import type { Logger } from 'pino';
 import { API_VERSION } from '../api/meta.ts';
 import type { Node, Pod } from '../api/pod.ts';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
-import type { RestoreReason } from '../controllers/evacuation.ts';
+import { evacuationCheckpointName as nameFor, type RestoreReason } from '../controllers/evacuation.ts';
 import { classifyNode } from '../controllers/node-signals.ts';
-import { completedMs, derivedName, shortUid } from '../controllers/owned-objects.ts';
+import { completedMs } from '../controllers/owned-objects.ts';
 import type { ProtectionRule } from '../controllers/protection.ts';
 import type { EventTarget, EventType } from '../kube/events.ts';
 import type { EvictionOutcome } from '../protection/operations.ts';
@@ -37,6 +37,11 @@ export interface EvictionHoldDeps {
   /** From the pod cache. */
   pod(namespace: string, name: string): Pod | undefined;
   node(name: string): Node | undefined;
+  /**
+   * A fresh read of the node, asked only when a checkpoint is about to be created and the cached node
+   * shows no signal: a drainer evicts milliseconds after its cordon or taint, and the cache may lag.
+   */
+  readNode?(name: string): Promise<Node | undefined>;
   /** From the PodCheckpoint cache, by pod uid (the operator's podUID index). */
   checkpointsOfPod(uid: string): PodCheckpoint[];
   /** Protection.ruleFor. */
@@ -60,7 +65,7 @@ export interface EvictionHoldDeps {
 }
 
 /** The deterministic name of a pod's evacuation checkpoint, as requestEvacuationCheckpoint makes it. */
-export const evacuationCheckpointName = (pod: Pod): string => derivedName(pod.metadata.name, `evac-${shortUid(pod.metadata.uid ?? '')}`);
+export const evacuationCheckpointName = (pod: Pod): string => nameFor(pod, 'evacuation');
 
 export function restoreReasonFor(node: Node | undefined, terminatingTaints: readonly string[], notReadyGraceMs: number, now: number): RestoreReason {
   const signal = classifyNode(node, terminatingTaints, notReadyGraceMs, [], now);
@@ -113,8 +118,8 @@ export class EvictionHold {
         this.d.onDecision('held');
         return allow(uid, `cedana-operator: dry run; a real eviction of pod ${who} would be held until PodCheckpoint ${name} is Ready (nothing created)`);
       }
-      const reason = restoreReasonFor(pod.spec.nodeName ? this.d.node(pod.spec.nodeName) : undefined, this.d.terminatingTaints, this.d.nodeNotReadyGraceMs, this.d.now());
       try {
+        const reason = await this.restoreReason(pod.spec.nodeName);
         const created = await this.create(pod, rule, reason);
         log.info({ restoreReason: reason }, 'eviction of a protected pod held: evacuation checkpoint requested');
         return this.hold(uid, pod, created, 'Pending');
@@ -148,6 +153,18 @@ export class EvictionHold {
       return allow(uid, `cedana-operator: dry run; a real eviction of pod ${who} would be held (PodCheckpoint ${name}: ${phase})`);
     }
     return this.hold(uid, pod, name, phase);
+  }
+
+  private async restoreReason(nodeName: string): Promise<RestoreReason> {
+    const of = (node: Node | undefined) => restoreReasonFor(node, this.d.terminatingTaints, this.d.nodeNotReadyGraceMs, this.d.now());
+    const cached = of(this.d.node(nodeName));
+    if (cached !== 'manual' || !this.d.readNode) return cached;
+    try {
+      return of(await this.d.readNode(nodeName));
+    } catch (err) {
+      this.d.log.debug({ err, node: nodeName }, 'could not read the node; restore reason from the cache');
+      return cached;
+    }
   }
 
   private unprotected(uid: string, why: string | undefined): AdmissionResponse {

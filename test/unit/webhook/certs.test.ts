@@ -39,6 +39,8 @@ describe('certificates', () => {
     expect(tls.ca).toBe(false);
     expect(tls.verify(ca.publicKey)).toBe(true);
     expect(tls.issuer).toBe(ca.subject);
+    // names as PrintableString: Go's x509, in the apiserver, refuses anything else in one
+    for (const name of [ca.subject, tls.subject]) expect(name).toMatch(/^CN=[A-Za-z0-9 '()+,\-./:=?]+$/);
     for (const n of ['cedana-operator-webhook.cedana-system.svc', 'cedana-operator-webhook.cedana-system.svc.cluster.local', 'localhost']) expect(tls.checkHost(n)).toBe(n);
     expect(tls.checkHost('other.cedana-system.svc')).toBeUndefined();
     expect(tls.checkIP('127.0.0.1')).toBe('127.0.0.1');

@@ -38,6 +38,8 @@ const rule = (checkpoint: boolean): ProtectionRule => ({ policy: undefined, chec
 interface World {
   pods: Pod[];
   node?: Node;
+  /** What a fresh read of the node says (the cache may lag a cordon). */
+  freshNode?: Node;
   checkpoints: PodCheckpoint[];
   createFails?: boolean;
 }
@@ -50,6 +52,7 @@ function setup(world: World) {
   const hold = new EvictionHold({
     pod: (ns, name) => world.pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name),
     node: () => world.node,
+    ...(world.freshNode ? { readNode: () => Promise.resolve(world.freshNode) } : {}),
     checkpointsOfPod: (uid) => world.checkpoints.filter((c) => c.metadata.labels?.['cedana.ai/pod-uid'] === uid),
     ruleFor: (pod) => (pod.metadata.labels?.protected === 'true' ? rule(true) : pod.metadata.labels?.protected === 'heartbeat-only' ? rule(false) : undefined),
     createEvacuationCheckpoint: async (pod, _rule, reason) => {
@@ -213,6 +216,12 @@ describe('the restore reason from the node', () => {
     { node: mkNode({}), want: 'manual' },
   ])('$want', ({ node, want }) => {
     expect(restoreReasonFor(node, ['karpenter.sh/disrupted'], 300_000, NOW)).toBe(want);
+  });
+
+  it('a cache that has not seen the cordon yet: the node is read fresh', async () => {
+    const t = setup({ pods: [protectedPod], node: mkNode({}), freshNode: mkNode({ taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] }), checkpoints: [] });
+    await t.hold.decide(ev('trainer'));
+    expect(t.created).toEqual([{ pod: 'trainer', reason: 'nodeTermination' }]);
   });
 
   it('is what the created checkpoint gets', async () => {
