@@ -5,6 +5,7 @@ import { isDns1123Subdomain, SUBDOMAIN_RULE } from '../api/names.ts';
 import { Pod } from '../api/pod.ts';
 import { CheckpointKind, PodCheckpoint, type PodCheckpointSpec } from '../api/podcheckpoint.ts';
 import {
+  CLI_FIELD_MANAGER,
   COMMON_HELP,
   COMMON_OPTIONS,
   CliError,
@@ -126,7 +127,7 @@ export async function checkpointCommand(argv: string[], out: Writable = process.
     if (!pod.success) throw new CliError(`${COMMAND}: ${podRef} is not a pod: ${pod.error.issues[0]?.message ?? 'unexpected object'}`);
     const created = PodCheckpoint.parse(
       await kubeCall(COMMAND, t, `namespace ${t.namespace} or the PodCheckpoint kind (are the CRDs installed?)`, `create podcheckpoints in namespace ${t.namespace}`, () =>
-        t.custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: t.namespace, plural: PLURAL, body: checkpointObject(a) }),
+        t.custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: t.namespace, plural: PLURAL, body: checkpointObject(a), fieldManager: CLI_FIELD_MANAGER }),
       ),
     );
     // With --output the document is all of stdout; progress goes to stderr.

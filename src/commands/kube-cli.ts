@@ -194,9 +194,19 @@ export async function kubeCall<T>(command: string, target: Pick<KubeTarget, 'ser
   }
 }
 
+/** An object as -o json|yaml prints it; without managedFields, as kubectl leaves them out by default. */
 export function formatDocument(obj: unknown, output: Output): string {
-  return output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : stringify(obj, { lineWidth: 0 });
+  let doc = obj;
+  const meta = (obj as { metadata?: unknown } | null)?.metadata;
+  if (meta && typeof meta === 'object' && 'managedFields' in meta) {
+    const { managedFields: _omit, ...rest } = meta as Record<string, unknown>;
+    doc = { ...(obj as object), metadata: rest };
+  }
+  return output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : stringify(doc, { lineWidth: 0 });
 }
+
+/** Who the apiserver records as the writer of what the commands create. */
+export const CLI_FIELD_MANAGER = 'cedana-operator-cli';
 
 /** How long ago, the way kubectl prints ages: 45s, 3m20s, 12m, 5h10m, 3d. */
 export function formatAge(ms: number): string {

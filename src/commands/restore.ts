@@ -5,6 +5,7 @@ import { isDns1123Subdomain, SUBDOMAIN_RULE } from '../api/names.ts';
 import { PodCheckpoint } from '../api/podcheckpoint.ts';
 import { PodRestore } from '../api/podrestore.ts';
 import {
+  CLI_FIELD_MANAGER,
   COMMON_HELP,
   COMMON_OPTIONS,
   CliError,
@@ -137,7 +138,7 @@ export async function restoreCommand(argv: string[], out: Writable = process.std
     if (why) throw new CliError(`${COMMAND}: ${why}`);
     const created = PodRestore.parse(
       await kubeCall(COMMAND, t, `namespace ${t.namespace}`, `create podrestores in namespace ${t.namespace}`, () =>
-        t.custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: t.namespace, plural: PLURAL, body: restoreObject(a) }),
+        t.custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: t.namespace, plural: PLURAL, body: restoreObject(a), fieldManager: CLI_FIELD_MANAGER }),
       ),
     );
     const human = a.output === undefined ? out : err;

@@ -238,5 +238,7 @@ describe('formatting', () => {
   it('json and yaml documents', () => {
     expect(JSON.parse(formatDocument({ a: 1 }, 'json'))).toEqual({ a: 1 });
     expect(formatDocument({ a: 1, b: ['x'] }, 'yaml')).toBe('a: 1\nb:\n  - x\n');
+    // as kubectl prints objects: no managedFields
+    expect(JSON.parse(formatDocument({ kind: 'PodCheckpoint', metadata: { name: 'ck', managedFields: [{ manager: 'm' }] } }, 'json'))).toEqual({ kind: 'PodCheckpoint', metadata: { name: 'ck' } });
   });
 });
