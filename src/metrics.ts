@@ -58,8 +58,10 @@ export function createMetrics() {
     evictions: new Counter({ name: 'cedana_operator_evictions_total', help: 'Evictions answered by the webhook: held (429) or allowed, by outcome', labelNames: ['outcome'], registers: [registry] }),
     evictionHold: new Histogram({ name: 'cedana_operator_eviction_hold_seconds', help: "From a pod's first held eviction to the one allowed, by outcome", labelNames: ['outcome'], buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600], registers: [registry] }),
     webhookCertificateExpiry: new Gauge({ name: 'cedana_operator_webhook_certificate_expiry_timestamp_seconds', help: "NotAfter of the webhook's serving certificate (unix seconds; 0 while there is none)", registers: [registry] }),
-    cedanaUp: new Gauge({ name: 'cedana_operator_cedana_up', help: '1 when the last probe of the Cedana API (GET /v2/user) succeeded with the token, else 0', registers: [registry] }),
+    cedanaUp: new Gauge({ name: 'cedana_operator_cedana_up', help: '1 when the last probe of the Cedana API (GET /v2/user) succeeded with the token, 0 when it failed, NaN before the first probe', registers: [registry] }),
   };
+  // Unknown, not down, until a probe has run: an alert on 0 must not fire for want of a probe.
+  operations.cedanaUp.set(NaN);
   // Zero series from the start, so that the first eviction of each outcome shows in rate() and increase().
   for (const outcome of EVICTION_OUTCOMES) operations.evictions.inc({ outcome }, 0);
   return { ...m, ...operations };

@@ -360,6 +360,7 @@ describe('operational metrics helpers (src/protection/operations.ts)', () => {
     let fail = true;
     const stop = new AbortController();
     const cedana = { getUser: () => (fail ? Promise.reject(new Error('401 token rejected')) : Promise.resolve('user-1')) };
+    expect(await sample(metrics, 'cedana_operator_cedana_up')).toBeNaN(); // unknown until a probe ran
     await startCedanaProbe({ cedana, metrics, log, signal: stop.signal, intervalMs: 20 });
     expect(await sample(metrics, 'cedana_operator_cedana_up')).toBe(0);
     fail = false;
