@@ -1,13 +1,23 @@
 // One place that requests a pod's evacuation checkpoint, whatever the signal (a node going away, a
-// pod-level DisruptionTarget, a soft autoscaler cue). The name comes from the pod uid, so a second
-// signal, a second replica or a restart finds it there and creates nothing.
+// pod-level DisruptionTarget, a soft autoscaler cue, an eviction). The name comes from the pod uid,
+// so a second signal, a second replica or a restart finds it there and creates nothing.
+//
+// Two ways in. `requestEvacuationCheckpoint` creates the PodCheckpoint and leaves the Cedana POST to
+// its reconciler (intent first, then the POST): safe from any replica, used by the eviction webhook.
+// `Evacuator.submit` is the leader's fast path for a node going away: the Cedana POST goes out first,
+// straight from the cache, and the PodCheckpoint records it (its action id in an annotation from
+// creation), because during a spot notice only Cedana receiving the request saves work.
+import type { Logger } from 'pino';
+import { isPodCheckpointAction } from '../cedana/actions.ts';
 import { PodCheckpoints, type PodCheckpointStore } from '../api/kinds.ts';
 import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
 import type { PodCheckpoint } from '../api/podcheckpoint.ts';
 import { defineIndex } from '../kube/cache.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
-import { derivedName, operatorCheckpoint, shortUid } from './owned-objects.ts';
+import type { OperatorContext } from './context.ts';
+import { ACTION_ANNOTATION, SUBMITTED_AT_ANNOTATION, derivedName, operatorCheckpoint, shortUid } from './owned-objects.ts';
 import type { ProtectionRule } from './protection.ts';
+import { nowIso } from './reconcile-kit.ts';
 
 export type RestoreReason = 'nodeTermination' | 'nodeUnschedulable' | 'manual';
 
@@ -31,6 +41,13 @@ export const evacuationCheckpointsByNode = defineIndex(PodCheckpoints, 'evacuati
 export const evacuationCheckpointName = (pod: Pod, trigger: EvacuationRequest['trigger']): string =>
   derivedName(pod.metadata.name, `${trigger === 'early' ? 'early' : 'evac'}-${shortUid(pod.metadata.uid ?? '')}`);
 
+const evacuationBody = (pod: Pod, rule: ProtectionRule, req: EvacuationRequest, annotations: Record<string, string>) =>
+  operatorCheckpoint(pod, rule.policy, req.trigger, evacuationCheckpointName(pod, req.trigger), req.nodeName, { kind: rule.kind, reason: 'manual' }, {
+    ...annotations,
+    ...(req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {}),
+  });
+
+/** Creates the pod's evacuation checkpoint; its reconciler submits it. */
 export async function requestEvacuationCheckpoint(
   objects: CustomObjects,
   checkpoints: PodCheckpointStore,
@@ -38,9 +55,75 @@ export async function requestEvacuationCheckpoint(
   rule: ProtectionRule,
   req: EvacuationRequest,
 ): Promise<'created' | 'exists'> {
-  const name = evacuationCheckpointName(pod, req.trigger);
   const namespace = pod.metadata.namespace ?? 'default';
-  if (checkpoints.get(`${namespace}/${name}`)) return 'exists';
-  const annotations = req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {};
-  return objects.createIfAbsent('podcheckpoints', namespace, operatorCheckpoint(pod, rule.policy, req.trigger, name, req.nodeName, { kind: rule.kind, reason: 'manual' }, annotations));
+  if (checkpoints.get(`${namespace}/${evacuationCheckpointName(pod, req.trigger)}`)) return 'exists';
+  return objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, {}));
+}
+
+/**
+ * How far back an unclaimed checkpoint action of a pod counts as the one a predecessor posted
+ * before it could record it: longer than a leader takeover (Lease 15 s) plus a restart and clock
+ * skew, shorter than the heartbeat intervals worth keeping.
+ */
+export const RECOVERY_WINDOW_MS = 3 * 60_000;
+
+/** The leader's fast path: POST first, then the PodCheckpoint that records it. */
+export class Evacuator {
+  private readonly ctx: OperatorContext;
+  private readonly checkpoints: PodCheckpointStore;
+  /** Posted by this process, not yet seen recorded: a retry of the node creates, it does not post again. */
+  private readonly posted = new Map<string, { actionId: string; at: string }>();
+  /** Whether a PodCheckpoint already holds this action. */
+  private readonly claimed: (actionId: string) => boolean;
+
+  constructor(ctx: OperatorContext, checkpoints: PodCheckpointStore, claimed: (actionId: string) => boolean) {
+    this.ctx = ctx;
+    this.checkpoints = checkpoints;
+    this.claimed = claimed;
+  }
+
+  /**
+   * `recovering`: a predecessor may have posted for this pod before it died (this replica has just
+   * started leading and the signal was already there), so the pod's latest action is looked up and
+   * adopted when it is an unclaimed checkpoint younger than RECOVERY_WINDOW_MS.
+   */
+  async submit(pod: Pod, rule: ProtectionRule, req: EvacuationRequest, o: { recovering: boolean; signal: AbortSignal; log: Logger }): Promise<'created' | 'exists'> {
+    const namespace = pod.metadata.namespace ?? 'default';
+    const uid = pod.metadata.uid ?? '';
+    if (this.checkpoints.get(`${namespace}/${evacuationCheckpointName(pod, req.trigger)}`)) {
+      this.posted.delete(uid);
+      return 'exists';
+    }
+    let submitted = this.posted.get(uid) ?? (o.recovering ? await this.recover(uid, o.log) : undefined);
+    if (!submitted) {
+      try {
+        const at = nowIso();
+        const actionId = await this.ctx.cedana.checkpointPod(
+          { pod_name: pod.metadata.name, pod_id: uid, namespace, cluster_id: this.ctx.config.clusterId, kind: rule.kind, reason: 'manual', overrides: null },
+          { signal: o.signal },
+        );
+        submitted = { actionId, at };
+        this.posted.set(uid, submitted);
+      } catch (err) {
+        // Refused or unanswered: the PodCheckpoint goes the careful way (intent, then POST, then lookup).
+        o.log.debug({ err, pod: pod.metadata.name }, 'fast checkpoint POST failed; the PodCheckpoint reconciler submits it');
+      }
+    }
+    const annotations = submitted ? { [ACTION_ANNOTATION]: submitted.actionId, [SUBMITTED_AT_ANNOTATION]: submitted.at } : {};
+    const outcome = await this.ctx.objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, annotations));
+    this.posted.delete(uid);
+    return outcome;
+  }
+
+  private async recover(podUID: string, log: Logger): Promise<{ actionId: string; at: string } | undefined> {
+    const candidate = await this.ctx.cedana.latestPodAction(podUID);
+    if (!candidate || this.claimed(candidate)) return undefined;
+    const action = await this.ctx.actions.find(candidate);
+    // Unknown is not new: an action the listing does not show yet is not posted over.
+    if (!action) throw new Error(`Cedana's listing does not show action ${candidate} (the latest of pod ${podUID}) yet`);
+    const at = action.action_timestamp ? Date.parse(action.action_timestamp) : NaN;
+    if (!isPodCheckpointAction(action) || !(at >= Date.now() - RECOVERY_WINDOW_MS)) return undefined;
+    log.info({ actionId: candidate, podUID }, 'adopted a checkpoint action a predecessor posted but did not record');
+    return { actionId: candidate, at: new Date(at).toISOString() };
+  }
 }

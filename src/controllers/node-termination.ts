@@ -16,7 +16,8 @@ import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import type { Manager } from '../kube/manager.ts';
 import { mapBounded } from '../util/concurrency.ts';
 import type { OperatorContext } from './context.ts';
-import { isEvacuationCheckpoint, requestEvacuationCheckpoint } from './evacuation.ts';
+import { Evacuator, isEvacuationCheckpoint } from './evacuation.ts';
+import { checkpointsByActionId } from './podcheckpoint.ts';
 import { classifyNode } from './node-signals.ts';
 import { checkpointsByPodUID, completedMs, derivedName, ownedMetadata, shortUid } from './owned-objects.ts';
 import { patchStatusFields } from './reconcile-kit.ts';
@@ -28,7 +29,9 @@ export const podsByNode = defineIndex(Pods, 'node', (p) => (p.spec.nodeName ? [p
 const LOST_PODS_KEPT = 50;
 
 export function setupNodeTerminationController(mgr: Manager, ctx: OperatorContext): void {
-  const reconciler = new NodeTerminationReconciler(ctx, mgr.cache(Nodes), mgr.index(Pods, podsByNode), mgr.index(PodCheckpoints, checkpointsByPodUID));
+  const checkpoints = mgr.index(PodCheckpoints, checkpointsByPodUID, checkpointsByActionId);
+  const evacuator = new Evacuator(ctx, checkpoints, (id) => checkpoints.byIndex(checkpointsByActionId, id).length > 0);
+  const reconciler = new NodeTerminationReconciler(ctx, mgr.cache(Nodes), mgr.index(Pods, podsByNode), checkpoints, evacuator);
   mgr
     .controller('node-termination')
     .for(Nodes)
@@ -43,18 +46,24 @@ export class NodeTerminationReconciler {
   private readonly nodes: NodeStore;
   private readonly pods: PodStore;
   private readonly checkpoints: PodCheckpointStore;
+  private readonly evacuator: Evacuator;
   /** When we first saw each node's current signal: the start of its latency clock (a metric only). */
   private readonly signalSeen = new Map<string, number>();
+  /** Nodes reconciled since this replica started leading: a signal on a node's first reconcile may be a predecessor's. */
+  private readonly known = new Set<string>();
 
-  constructor(ctx: OperatorContext, nodes: NodeStore, pods: PodStore, checkpoints: PodCheckpointStore) {
+  constructor(ctx: OperatorContext, nodes: NodeStore, pods: PodStore, checkpoints: PodCheckpointStore, evacuator: Evacuator) {
     this.ctx = ctx;
     this.nodes = nodes;
     this.pods = pods;
     this.checkpoints = checkpoints;
+    this.evacuator = evacuator;
   }
 
-  async reconcile(nodeName: string, { log }: ReconcileContext): Promise<ReconcileResult | undefined> {
+  async reconcile(nodeName: string, { log, signal: abort }: ReconcileContext): Promise<ReconcileResult | undefined> {
     const c = this.ctx.config;
+    const recovering = !this.known.has(nodeName);
+    this.known.add(nodeName);
     const node = this.nodes.get(nodeName);
     const signal = classifyNode(node, c.terminatingTaints, c.nodeNotReadyGrace, c.earlyTaints);
     if (signal.kind === 'none') {
@@ -67,7 +76,10 @@ export class NodeTerminationReconciler {
 
     if (signal.kind === 'gone') {
       await this.restoreLost(nodeName, pods, signal.cause, log);
-      if (!node) this.signalSeen.delete(nodeName);
+      if (!node) {
+        this.signalSeen.delete(nodeName);
+        this.known.delete(nodeName);
+      }
       return undefined;
     }
 
@@ -78,15 +90,10 @@ export class NodeTerminationReconciler {
     });
     const reason = signal.kind === 'early' ? 'none' : signal.reason;
     const results = await mapBounded(work, c.terminationConcurrency, async ({ pod, rule }) => {
-      const outcome = await requestEvacuationCheckpoint(this.ctx.objects, this.checkpoints, pod, rule, {
-        trigger: early ? 'early' : 'evacuation',
-        restoreReason: signal.kind === 'unschedulable' ? 'nodeUnschedulable' : 'nodeTermination',
-        nodeName,
-      });
-      if (outcome === 'created') {
-        this.ctx.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason }, (Date.now() - seen) / 1000);
-        this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', early ? 'EarlyCheckpoint' : 'CheckpointOnNodeTermination', `Node ${nodeName}: ${signal.cause}; checkpoint requested`);
-      }
+      const request = { trigger: early ? 'early' : 'evacuation', restoreReason: signal.kind === 'unschedulable' ? 'nodeUnschedulable' : 'nodeTermination', nodeName } as const;
+      const outcome = await this.evacuator.submit(pod, rule, request, { recovering, signal: abort, log });
+      // One Event per checkpoint (its Ready or Failed); this node's pass is one log line below.
+      if (outcome === 'created') this.ctx.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason }, (Date.now() - seen) / 1000);
       return outcome;
     });
     const created = results.filter((r) => r.status === 'fulfilled' && r.value === 'created').length;

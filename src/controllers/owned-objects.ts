@@ -8,6 +8,13 @@ import { CHECKPOINT_FINALIZER, type PodCheckpointSpec } from '../api/podcheckpoi
 import { PodCheckpoints, Pods } from '../api/kinds.ts';
 import { defineIndex } from '../kube/cache.ts';
 
+/** On a PodCheckpoint whose Cedana POST went out before it was created: the action id, and when it was posted. */
+export const ACTION_ANNOTATION = 'cedana.ai/action-id';
+export const SUBMITTED_AT_ANNOTATION = 'cedana.ai/submitted-at';
+
+/** Made by the operator (a node signal, a heartbeat, a disruption), not by a user. */
+export const isOperatorCheckpoint = (c: { metadata: { labels?: Record<string, string> | undefined } }): boolean => c.metadata.labels?.[LABELS.trigger] !== undefined;
+
 export type Trigger = 'evacuation' | 'early' | 'heartbeat' | 'node-lost';
 
 /** DNS-1123 name: the pod name, cut to fit, then a suffix that makes it unique. */

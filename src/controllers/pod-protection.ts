@@ -14,7 +14,8 @@ import { LABELS, type Pod } from '../api/pod.ts';
 import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import type { Manager } from '../kube/manager.ts';
 import type { OperatorContext } from './context.ts';
-import { requestEvacuationCheckpoint, type RestoreReason } from './evacuation.ts';
+import { Evacuator, type RestoreReason } from './evacuation.ts';
+import { checkpointsByActionId } from './podcheckpoint.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
 import { checkpointsByPodUID, operatorCheckpoint } from './owned-objects.ts';
 import { restoresByCheckpoint } from './podrestore.ts';
@@ -27,7 +28,9 @@ export const disruptionRestoreReason = (reason: string | undefined): RestoreReas
 export const disruptionTarget = (pod: Pod): { reason?: string | undefined } | undefined => pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
 
 export function setupPodProtectionController(mgr: Manager, ctx: OperatorContext): void {
-  const reconciler = new PodProtectionReconciler(ctx, mgr.cache(Pods), mgr.index(PodCheckpoints, checkpointsByPodUID), mgr.index(PodRestores, restoresByCheckpoint));
+  const checkpoints = mgr.index(PodCheckpoints, checkpointsByPodUID, checkpointsByActionId);
+  const evacuator = new Evacuator(ctx, checkpoints, (id) => checkpoints.byIndex(checkpointsByActionId, id).length > 0);
+  const reconciler = new PodProtectionReconciler(ctx, mgr.cache(Pods), checkpoints, mgr.index(PodRestores, restoresByCheckpoint), evacuator);
   mgr
     .controller('pod-protection')
     .for(Pods, (e) => {
@@ -48,16 +51,21 @@ export class PodProtectionReconciler {
   /** Per pod key: its uid, and the label problems already reported (one Warning per distinct problem). */
   private readonly seen = new Map<string, { uid: string; warned: string }>();
 
-  constructor(ctx: OperatorContext, pods: PodStore, checkpoints: PodCheckpointStore, restores: PodRestoreStore) {
+  private readonly evacuator: Evacuator;
+
+  constructor(ctx: OperatorContext, pods: PodStore, checkpoints: PodCheckpointStore, restores: PodRestoreStore, evacuator: Evacuator) {
     this.ctx = ctx;
+    this.evacuator = evacuator;
     this.pods = pods;
     this.checkpoints = checkpoints;
     this.restores = restores;
   }
 
-  async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | undefined> {
+  async reconcile(key: string, { log, signal }: ReconcileContext): Promise<ReconcileResult | undefined> {
     const pod = this.pods.get(key);
     const known = this.seen.get(key);
+    // First look at this pod since this replica started leading: a predecessor may have posted for it.
+    const recovering = known?.uid !== pod?.metadata.uid;
     if (known && known.uid !== pod?.metadata.uid) {
       // Gone (or replaced under the same name): drop what we remembered of it.
       this.seen.delete(key);
@@ -80,11 +88,8 @@ export class PodProtectionReconciler {
 
     const disruption = disruptionTarget(pod);
     if (disruption && rule.checkpoint) {
-      const outcome = await requestEvacuationCheckpoint(this.ctx.objects, this.checkpoints, pod, rule, {
-        trigger: 'evacuation',
-        restoreReason: disruptionRestoreReason(disruption.reason),
-        nodeName: pod.spec.nodeName,
-      });
+      const request = { trigger: 'evacuation', restoreReason: disruptionRestoreReason(disruption.reason), nodeName: pod.spec.nodeName } as const;
+      const outcome = await this.evacuator.submit(pod, rule, request, { recovering, signal, log });
       if (outcome === 'created') {
         log.info({ reason: disruption.reason }, 'pod is being disrupted: checkpoint requested');
         this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', 'CheckpointOnDisruption', `DisruptionTarget (${disruption.reason ?? 'no reason'}): checkpoint requested`);

@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import { CHECKPOINT_CONDITIONS as C, CHECKPOINT_REASONS as R } from '../api/conditions.ts';
 import { PodCheckpoints, Pods, type PodCheckpointStore, type PodStore } from '../api/kinds.ts';
-import { Pod } from '../api/pod.ts';
+import { LABELS, NODE_ANNOTATION, Pod } from '../api/pod.ts';
+import { isPodCheckpointAction } from '../cedana/actions.ts';
 import { CHECKPOINT_FINALIZER, PodCheckpoint, isJsonObjectString, type PodCheckpointStatus } from '../api/podcheckpoint.ts';
 import { defineIndex } from '../kube/cache.ts';
 import { statusCodeOf } from '../kube/clients.ts';
@@ -17,7 +18,8 @@ import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
 import { ActionLifecycle } from './action-lifecycle.ts';
 import type { OperatorContext } from './context.ts';
-import { SKEW_MS, nowIso, pollDelay, triage, writeStatus } from './reconcile-kit.ts';
+import { ACTION_ANNOTATION, SUBMITTED_AT_ANNOTATION, isOperatorCheckpoint } from './owned-objects.ts';
+import { SKEW_MS, nowIso, pollDelay, stageStatus, triage, writeStatus } from './reconcile-kit.ts';
 
 const PLURAL = 'podcheckpoints';
 
@@ -74,18 +76,24 @@ export class PodCheckpointReconciler {
       return undefined;
     }
 
+    // Submission, upload and the first poll are gathered into one status write (at most three
+    // writes a checkpoint: the intent, this one, the end); a crash before it is what the intent
+    // and the lost-answer lookup are for.
+    let staged = false;
     if (!pc.status?.actionId) {
-      const submitted = await this.submit(pc, log, signal);
+      const submitted = await this.submitOrAdopt(pc, log, signal);
       if (!submitted) return undefined;
       pc = submitted;
+      staged = true;
     }
     let uploadPending = false;
     if (findCondition(pc.status?.conditions, C.SpecUploaded)?.status !== 'True') {
       const uploaded = await this.upload(pc, await this.readPod(pc), log, signal);
+      staged ||= uploaded.pc !== pc;
       pc = uploaded.pc;
       uploadPending = uploaded.pending;
     }
-    return this.poll(pc, uploadPending, log, signal);
+    return this.poll(pc, { staged, uploadPending }, log, signal);
   }
 
   /** Deletion: deprecate the Cedana checkpoint if the policy says so, then let the object go. */
@@ -93,7 +101,7 @@ export class PodCheckpointReconciler {
     const finalizers = pc.metadata.finalizers ?? [];
     if (!finalizers.includes(CHECKPOINT_FINALIZER)) return;
     if (pc.spec.deletionPolicy === 'Deprecate' && pc.status?.actionId) {
-      const checkpointId = pc.status.checkpointId ?? (await this.ctx.actions.find(pc.status.actionId, 'checkpoint'))?.checkpoint_id;
+      const checkpointId = pc.status.checkpointId ?? (await this.ctx.actions.find(pc.status.actionId))?.checkpoint_id;
       if (checkpointId) {
         try {
           await this.ctx.cedana.deprecateCheckpoint(checkpointId, { signal });
@@ -120,7 +128,17 @@ export class PodCheckpointReconciler {
     return PodCheckpoint.parse(await this.ctx.objects.setFinalizers(this.ref(pc), next, pc.metadata.resourceVersion));
   }
 
-  private async submit(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<PodCheckpoint | undefined> {
+  /**
+   * The action: one the node-termination fast path already posted (recorded in the annotations at
+   * creation), or a POST now (ActionLifecycle: intent first). Returned staged, not yet written.
+   */
+  private async submitOrAdopt(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<PodCheckpoint | undefined> {
+    const posted = pc.metadata.annotations?.[ACTION_ANNOTATION];
+    const podUIDLabel = pc.metadata.labels?.[LABELS.podUID];
+    if (posted && podUIDLabel) {
+      const nodeName = pc.metadata.annotations?.[NODE_ANNOTATION];
+      return this.staged(pc, posted, pc.metadata.annotations?.[SUBMITTED_AT_ANNOTATION] ?? nowIso(), { podUID: podUIDLabel, ...(nodeName ? { nodeName } : {}) });
+    }
     const pod = await this.findPod(pc);
     const podUID = pod?.metadata.uid;
     if (!pod || !podUID) {
@@ -131,8 +149,9 @@ export class PodCheckpointReconciler {
       await this.lifecycle.fail(pc, R.PodReplaced, `pod ${pc.spec.podName} was replaced (uid ${pc.status.podUID} → ${podUID}) before the checkpoint was submitted`, log);
       return undefined;
     }
+    const where = { podUID, ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}) };
     const submitted = await this.lifecycle.submit(pc, {
-      intent: { podUID, ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}) },
+      intent: where,
       recover: () => this.recoverLostSubmission(pc, podUID, signal),
       post: () =>
         this.ctx.cedana.checkpointPod(
@@ -150,14 +169,16 @@ export class PodCheckpointReconciler {
       log,
     });
     if (!submitted) return undefined;
-    const { actionId } = submitted;
-    log.info({ actionId, podUID }, 'checkpoint submitted to Cedana');
-    this.ctx.events.record(pc, 'Normal', 'Submitted', `Checkpoint of pod ${pc.spec.podName} submitted to Cedana (action ${actionId})`);
-    return this.write(
-      submitted.obj,
-      { phase: 'Submitted', actionId, submittedAt: nowIso(), cedanaStatus: 'initialized', message: 'Submitted to Cedana' },
-      [condition(C.Submitted, 'True', R.Submitted, `Cedana action ${actionId}`), condition(C.Ready, 'False', R.Checkpointing, 'Waiting for Cedana')],
-    );
+    log.info({ actionId: submitted.actionId, podUID }, 'checkpoint submitted to Cedana');
+    if (!isOperatorCheckpoint(pc)) this.ctx.events.record(pc, 'Normal', 'Submitted', `Checkpoint of pod ${pc.spec.podName} submitted to Cedana (action ${submitted.actionId})`);
+    return this.staged(submitted.obj, submitted.actionId, nowIso(), where);
+  }
+
+  private staged(pc: PodCheckpoint, actionId: string, submittedAt: string, where: Partial<PodCheckpointStatus>): PodCheckpoint {
+    return stageStatus<PodCheckpointStatus, PodCheckpoint>(pc, { ...where, phase: 'Submitted', actionId, submittedAt, cedanaStatus: 'initialized', message: 'Submitted to Cedana' }, [
+      condition(C.Submitted, 'True', R.Submitted, `Cedana action ${actionId}`),
+      condition(C.Ready, 'False', R.Checkpointing, 'Waiting for Cedana'),
+    ]);
   }
 
   /** The pod's latest action, if it is ours: unclaimed by any other PodCheckpoint and no older than our intent. */
@@ -165,10 +186,13 @@ export class PodCheckpointReconciler {
     const candidate = await this.ctx.cedana.latestPodAction(podUID, { signal });
     if (!candidate) return undefined;
     if (this.checkpoints.byIndex(checkpointsByActionId, candidate).some((o) => o.metadata.uid !== pc.metadata.uid)) return undefined;
-    const action = await this.ctx.actions.find(candidate, 'checkpoint');
+    const action = await this.ctx.actions.find(candidate);
+    // Unknown is not new: posting again could make a second checkpoint, adopting could take an old one.
+    if (!action) throw new Error(`Cedana's listing does not show action ${candidate}, the latest of pod ${podUID}, yet`);
     const startedAt = Date.parse(pc.status?.submitStartedAt ?? '');
-    const at = action?.action_timestamp ? Date.parse(action.action_timestamp) : undefined;
-    if (at !== undefined && at < startedAt - SKEW_MS) return undefined;
+    const at = action.action_timestamp ? Date.parse(action.action_timestamp) : NaN;
+    // An action without a time cannot be shown to be ours.
+    if (!isPodCheckpointAction(action) || !(at >= startedAt - SKEW_MS)) return undefined;
     return candidate;
   }
 
@@ -180,7 +204,7 @@ export class PodCheckpointReconciler {
   private async upload(pc: PodCheckpoint, pod: Pod | undefined, log: Logger, signal: AbortSignal): Promise<{ pc: PodCheckpoint; pending: boolean }> {
     const actionId = pc.status?.actionId ?? '';
     if (!pod || pod.metadata.uid !== pc.status?.podUID) {
-      return { pc: await this.setUploadCondition(pc, 'False', 'PodGone', 'The pod is gone; its spec could not be uploaded to Cedana'), pending: false };
+      return { pc: this.setUploadCondition(pc, 'False', 'PodGone', 'The pod is gone; its spec could not be uploaded to Cedana'), pending: false };
     }
     const claims = (pod.spec.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
     const { name, namespace, labels, annotations, ownerReferences } = pod.metadata;
@@ -199,12 +223,12 @@ export class PodCheckpointReconciler {
           { signal },
         );
         log.debug({ actionId, claims: claims.length }, 'pod spec uploaded');
-        return { pc: await this.setUploadCondition(pc, 'True', R.Uploaded, 'Pod spec, metadata and claims uploaded to Cedana'), pending: false };
+        return { pc: this.setUploadCondition(pc, 'True', R.Uploaded, 'Pod spec, metadata and claims uploaded to Cedana'), pending: false };
       } catch (err) {
         const t = triage(err);
         if (t.kind === 'permanent') {
           log.warn({ err, actionId }, 'Cedana rejected the pod spec upload');
-          return { pc: await this.setUploadCondition(pc, 'False', R.UploadRejected, t.message), pending: false };
+          return { pc: this.setUploadCondition(pc, 'False', R.UploadRejected, t.message), pending: false };
         }
         lastError = t.message;
         if (signal.aborted) break;
@@ -212,41 +236,44 @@ export class PodCheckpointReconciler {
       }
     }
     log.warn({ actionId, error: lastError }, 'pod spec upload still failing; polling goes on, the upload is retried');
-    return { pc: await this.setUploadCondition(pc, 'False', 'UploadPending', `Uploading the pod spec keeps failing, retrying: ${lastError}`), pending: true };
+    return { pc: this.setUploadCondition(pc, 'False', 'UploadPending', `Uploading the pod spec keeps failing, retrying: ${lastError}`), pending: true };
   }
 
   /** A Ready checkpoint whose upload was still pending: retry it while the pod is there. */
   private async finishUpload(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     if (findCondition(pc.status?.conditions, C.SpecUploaded)?.reason !== 'UploadPending') return undefined;
-    const { pending } = await this.upload(pc, await this.readPod(pc), log, signal);
-    return pending ? { requeueAfterMs: this.ctx.config.pollIntervalMax } : undefined;
+    const uploaded = await this.upload(pc, await this.readPod(pc), log, signal);
+    if (uploaded.pc !== pc) await this.write(uploaded.pc, {}, []);
+    return uploaded.pending ? { requeueAfterMs: this.ctx.config.pollIntervalMax } : undefined;
   }
 
-  private async setUploadCondition(pc: PodCheckpoint, status: 'True' | 'False', reason: string, message: string): Promise<PodCheckpoint> {
+  /** Staged: the caller's next write carries it. The same object back when nothing changed. */
+  private setUploadCondition(pc: PodCheckpoint, status: 'True' | 'False', reason: string, message: string): PodCheckpoint {
     const known = findCondition(pc.status?.conditions, C.SpecUploaded);
     if (known?.status === status && known.reason === reason && known.message === message) return pc;
-    return this.write(pc, {}, [condition(C.SpecUploaded, status, reason, message)]);
+    return stageStatus<PodCheckpointStatus, PodCheckpoint>(pc, {}, [condition(C.SpecUploaded, status, reason, message)]);
   }
 
-  private async poll(pc: PodCheckpoint, uploadPending: boolean, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
+  private async poll(pc: PodCheckpoint, o: { staged: boolean; uploadPending: boolean }, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const status = pc.status ?? {};
     const outcome = await this.lifecycle.poll(pc, status.actionId ?? '', R.CheckpointFailed, log, signal);
     if (outcome.kind === 'failed') return undefined;
     if (outcome.kind === 'ready') {
       await this.ready(pc, log);
-      return uploadPending ? { requeueAfterMs: this.ctx.config.pollInterval } : undefined;
+      return o.uploadPending ? { requeueAfterMs: this.ctx.config.pollInterval } : undefined;
     }
-    if (status.cedanaStatus !== outcome.status || status.phase !== 'Checkpointing') {
-      await this.write(pc, { phase: 'Checkpointing', cedanaStatus: outcome.status, message: `Cedana: ${outcome.status}` }, []);
-    }
+    // Progress is written when the phase moves; Cedana's finer steps only on checkpoints users made
+    // (on the termination path every write counts).
+    const moved = status.phase !== 'Checkpointing' || (status.cedanaStatus !== outcome.status && !isOperatorCheckpoint(pc));
+    if (o.staged || moved) await this.write(pc, { phase: 'Checkpointing', cedanaStatus: outcome.status, message: `Cedana: ${outcome.status}` }, []);
     const delay = pollDelay(status.submittedAt, this.ctx.config.pollInterval, this.ctx.config.pollIntervalMax);
     // A pending upload comes back sooner than a slow poll would.
-    return { requeueAfterMs: uploadPending ? Math.min(delay, 1_000) : delay };
+    return { requeueAfterMs: o.uploadPending ? Math.min(delay, 1_000) : delay };
   }
 
   private async ready(pc: PodCheckpoint, log: Logger): Promise<void> {
     const actionId = pc.status?.actionId ?? '';
-    const checkpointId = (await this.ctx.actions.find(actionId, 'checkpoint'))?.checkpoint_id;
+    const checkpointId = (await this.ctx.actions.find(actionId))?.checkpoint_id;
     await this.write(
       pc,
       { phase: 'Ready', cedanaStatus: 'ready', completedAt: nowIso(), message: 'Checkpoint ready', ...(checkpointId ? { checkpointId } : {}) },

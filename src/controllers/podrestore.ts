@@ -156,11 +156,11 @@ export class PodRestoreReconciler {
 
   /** A restore action of the same checkpoint, created after our intent and claimed by no other PodRestore. */
   private async recoverLostSubmission(pr: PodRestore, checkpointActionId: string): Promise<string | undefined> {
-    const checkpointAction = await this.ctx.actions.find(checkpointActionId, 'checkpoint');
+    const checkpointAction = await this.ctx.actions.find(checkpointActionId);
     if (!checkpointAction) return undefined;
     const startedAt = Date.parse(pr.status?.submitStartedAt ?? '');
     const claimed = new Set(this.restores.list().flatMap((o) => (o.metadata.uid !== pr.metadata.uid && o.status?.restoreActionId ? [o.status.restoreActionId] : [])));
-    const candidates = (await this.ctx.actions.all('restore'))
+    const candidates = (await this.ctx.actions.ofKind('restore'))
       .filter((a) => a.checkpoint_id === checkpointAction.checkpoint_id && !claimed.has(a.action_id))
       .filter((a) => !a.action_timestamp || Date.parse(a.action_timestamp) >= startedAt - SKEW_MS)
       .sort((a, b) => Date.parse(b.action_timestamp ?? '') - Date.parse(a.action_timestamp ?? ''));

@@ -23,9 +23,8 @@ export async function writeStatus<S extends { conditions?: Condition[] | undefin
   conditions: ConditionInput[],
   parse: (raw: unknown) => T,
 ): Promise<T> {
-  let list = obj.status?.conditions;
-  for (const c of conditions) list = setCondition(list, c, obj.metadata.generation);
-  const status = { ...obj.status, ...changes, ...(list ? { conditions: list } : {}), observedGeneration: obj.metadata.generation };
+  const staged = stageStatus(obj, changes, conditions);
+  const status = { ...staged.status, observedGeneration: obj.metadata.generation };
   try {
     const written = await objects.patchStatus(
       { plural, namespace: obj.metadata.namespace ?? 'default', name: obj.metadata.name },
@@ -37,6 +36,16 @@ export async function writeStatus<S extends { conditions?: Condition[] | undefin
     if (statusCodeOf(err) === 409) throw new ConflictError(`${plural} ${obj.metadata.namespace ?? ''}/${obj.metadata.name} changed since it was read`);
     throw err;
   }
+}
+
+/**
+ * The object with status changes applied in memory only, for a reconcile that gathers several
+ * steps into one write (writeStatus of the staged object writes them all).
+ */
+export function stageStatus<S extends { conditions?: Condition[] | undefined }, T extends StatusOwner<S>>(obj: T, changes: Partial<S>, conditions: ConditionInput[]): T {
+  let list = obj.status?.conditions;
+  for (const c of conditions) list = setCondition(list, c, obj.metadata.generation);
+  return { ...obj, status: { ...obj.status, ...changes, ...(list ? { conditions: list } : {}) } as S };
 }
 
 /**

@@ -1,30 +1,17 @@
 // Node termination against a real control plane with kwok nodes: taints, cordons, nodes deleted
 // without notice, repeated signals, an operator restart, heartbeats and retention.
-import { randomBytes } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { createTestNamespace, waitFor, type TestNamespace } from './harness/cluster.ts';
-import { api, createCr, getCr, startInProcessOperator, startTestSimulator } from './harness/stack.ts';
+import { api, createCr, createKwokNode, getCr, podOnNode, startInProcessOperator, startTestSimulator } from './harness/stack.ts';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 type Obj = { metadata: { name: string; labels?: Record<string, string>; ownerReferences?: { name: string }[] }; spec: Record<string, unknown>; status?: Record<string, unknown> & { phase?: string } };
 
-async function createNode(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await api().core.createNode({ body: { metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok-nt' } } } });
-  await waitFor(async () => (await api().core.readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), { what: `node ${name} Ready`, timeoutMs: 60_000 });
-  return name;
-}
-
-async function podOn(namespace: string, name: string, node: string, app: string): Promise<string> {
-  const pod = await api().core.createNamespacedPod({
-    namespace,
-    body: { metadata: { name, labels: { app } }, spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: 'registry.invalid/app:1' }] } },
-  });
-  return pod.metadata?.uid ?? '';
-}
+const createNode = createKwokNode;
+const podOn = (namespace: string, name: string, node: string, app: string): Promise<string> => podOnNode(namespace, name, node, { app });
 
 const list = async (namespace: string, plural: string): Promise<Obj[]> =>
   ((await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace, plural })) as { items: Obj[] }).items;

@@ -2,9 +2,11 @@
 // and two replicas behind a leader Lease.
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shortUid } from '../../src/controllers/owned-objects.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { createTestNamespace, kubeConfig, waitFor, type TestNamespace } from './harness/cluster.ts';
-import { createCr, createPod, getCr, spawnOperator, startTestSimulator, waitForPhase, type OperatorProcess } from './harness/stack.ts';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { api, createCr, createKwokNode, createPod, getCr, podOnNode, spawnOperator, startTestSimulator, waitForPhase, type OperatorProcess } from './harness/stack.ts';
 
 const CK = 'podcheckpoints';
 
@@ -51,6 +53,30 @@ describe('operator processes', () => {
     await Promise.all(started.splice(0).map((p) => p.kill('SIGTERM')));
   });
 
+  it('SIGKILL in the middle of a node fan-out (POSTs sent, not yet recorded), then restarted: each pod checkpointed exactly once', async () => {
+    const node = await createKwokNode('fanout');
+    await createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', 'fan', { selector: { matchLabels: { app: 'fan' } } });
+    const names = Array.from({ length: 6 }, (_, i) => `fan-${String(i)}`);
+    const uids = await Promise.all(names.map((n) => podOnNode(ns.name, n, node, { app: 'fan' })));
+    // Each POST takes 1.5 s to take effect; two at a time: the kill lands with POSTs sent and none recorded.
+    sim.setFaults({ latencyMs: 1_500, paths: ['POST /v2/checkpoint/pod'] });
+    const first = spawnTracked(sim, ns.name, 'fan-first', ['--leader-elect=false', '--termination-concurrency=2']);
+    await waitFor(() => first.output().includes('"controller":"node-termination"') && first.output().includes('controller running'), { what: 'the first operator to run', timeoutMs: 30_000 });
+    const postsBefore = sim.stats().calls['POST /v2/checkpoint/pod'] ?? 0;
+    await api().core.patchNode({ name: node, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await waitFor(() => (sim.stats().calls['POST /v2/checkpoint/pod'] ?? 0) >= postsBefore + 2, { what: 'two checkpoint POSTs to arrive', timeoutMs: 30_000, intervalMs: 10 });
+    await first.kill('SIGKILL');
+    // Cedana commits what it received although nobody hears the answers.
+    await waitFor(() => uids.filter((u) => (sim.stats().checkpointActionsByPod[u]?.length ?? 0) > 0).length >= 2, { what: 'Cedana to commit the posted checkpoints' });
+    sim.setFaults({ latencyMs: 0, paths: [] });
+
+    spawnTracked(sim, ns.name, 'fan-second', ['--leader-elect=false']);
+    const pcs = await Promise.all(names.map((n, i) => waitForPhase(ns.name, CK, `${n}-evac-${shortUid(uids[i] ?? '')}`, ['Ready', 'Failed'], 60_000)));
+    expect(pcs.map((pc) => pc.status?.phase)).toEqual(names.map(() => 'Ready'));
+    for (const [i, uid] of uids.entries()) expect(sim.stats().checkpointActionsByPod[uid]).toEqual([pcs[i]?.status?.actionId]);
+    await Promise.all(started.splice(0).map((p) => p.kill('SIGTERM')));
+  });
+
   it('two replicas: only the leader acts; the other takes over when the leader dies; SIGTERM releases the lease', async () => {
     const coordination = kubeConfig().makeApiClient(CoordinationV1Api);
     const holder = async (): Promise<string> => (await coordination.readNamespacedLease({ name: 'cedana-operator-leader', namespace: ns.name })).spec?.holderIdentity ?? '';
@@ -66,7 +92,7 @@ describe('operator processes', () => {
     await createCr(ns.name, CK, 'PodCheckpoint', 'led-0-ckpt', { podName: 'led-0' });
     expect((await waitForPhase(ns.name, CK, 'led-0-ckpt', ['Ready', 'Failed'], 60_000)).status?.phase).toBe('Ready');
     expect(leader.output()).toContain('checkpoint submitted to Cedana');
-    expect(standby.output()).not.toContain('controllers running');
+    expect(standby.output()).not.toContain('controller running');
 
     await leader.kill('SIGKILL');
     await createPod(ns.name, 'led-1');

@@ -2,6 +2,7 @@
 // the test cluster, and the operator, either in this process or as a real child process (for the
 // SIGKILL and leader-election tests). Every child is killed by its pid when the tests end.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
@@ -112,6 +113,23 @@ export async function createPod(namespace: string, name: string, labels: Record<
     },
   });
   return { uid: pod.metadata?.uid ?? '' };
+}
+
+/** A kwok node (kwok plays its kubelet), Ready before this returns. */
+export async function createKwokNode(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await api().core.createNode({ body: { metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok-test' } } } });
+  await waitFor(async () => (await api().core.readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), { what: `node ${name} Ready`, timeoutMs: 60_000 });
+  return name;
+}
+
+/** A pod bound to the given node; returns its uid. */
+export async function podOnNode(namespace: string, name: string, node: string, labels: Record<string, string>): Promise<string> {
+  const pod = await api().core.createNamespacedPod({
+    namespace,
+    body: { metadata: { name, labels }, spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: 'registry.invalid/app:1' }] } },
+  });
+  return pod.metadata?.uid ?? '';
 }
 
 type Json = Record<string, unknown>;

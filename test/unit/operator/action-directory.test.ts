@@ -39,27 +39,26 @@ describe('ActionDirectory', () => {
   it('shares one listing between concurrent lookups', async () => {
     const { cedana, calls, next } = fakeCedana();
     const dir = new ActionDirectory(cedana, 1000);
-    const a = dir.find('a1', 'checkpoint');
-    const b = dir.find('b2', 'checkpoint');
-    const missing = dir.find('zz', 'checkpoint');
-    expect(calls).toEqual(['checkpoint']);
+    const a = dir.find('a1');
+    const b = dir.find('b2');
+    const missing = dir.find('zz');
+    expect(calls).toEqual([undefined]);
     next().resolve([action('a1'), action('b2')]);
     expect(await a).toEqual(action('a1'));
     expect(await b).toEqual(action('b2'));
     expect(await missing).toBeUndefined();
-    expect(calls).toEqual(['checkpoint']);
+    expect(calls).toEqual([undefined]);
   });
 
-  it('keeps one listing per action type', async () => {
+  it('lists every action, unfiltered, and tells kinds apart from the free-string type', async () => {
     const { cedana, calls, next } = fakeCedana();
     const dir = new ActionDirectory(cedana, 1000);
-    const c = dir.find('c1', 'checkpoint');
-    const r = dir.find('r1', 'restore');
-    expect(calls).toEqual(['checkpoint', 'restore']);
-    next().resolve([action('c1')]);
-    next().resolve([action('r1', 'restore')]);
-    expect(await c).toEqual(action('c1'));
-    expect(await r).toEqual(action('r1', 'restore'));
+    const restores = dir.ofKind('restore');
+    const checkpoints = dir.ofKind('checkpoint', 'heartbeat');
+    expect(calls).toEqual([undefined]);
+    next().resolve([action('c1', 'checkpoint_pod'), action('h1', 'heartbeat'), action('r1', 'restore_pod'), action('r2', 'restore'), action('x', 'slurm_checkpoint')]);
+    expect((await restores).map((a) => a.action_id)).toEqual(['r1', 'r2']);
+    expect((await checkpoints).map((a) => a.action_id)).toEqual(['c1', 'h1']);
   });
 
   it('answers from a listing younger than maxAgeMs and lists again once it is older', async () => {
@@ -67,14 +66,14 @@ describe('ActionDirectory', () => {
     vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
     const { cedana, calls, next } = fakeCedana();
     const dir = new ActionDirectory(cedana, 1000);
-    const first = dir.find('a1', 'checkpoint');
+    const first = dir.find('a1');
     next().resolve([action('a1')]);
     await first;
     vi.setSystemTime(new Date('2026-01-01T00:00:00.900Z'));
-    expect(await dir.find('a1', 'checkpoint')).toEqual(action('a1'));
+    expect(await dir.find('a1')).toEqual(action('a1'));
     expect(calls).toHaveLength(1);
     vi.setSystemTime(new Date('2026-01-01T00:00:01.200Z'));
-    const fresh = dir.find('a2', 'checkpoint');
+    const fresh = dir.find('a2');
     expect(calls).toHaveLength(2);
     next().resolve([action('a1'), action('a2')]);
     expect(await fresh).toEqual(action('a2'));
@@ -83,12 +82,12 @@ describe('ActionDirectory', () => {
   it('does not cache a failed listing', async () => {
     const { cedana, calls, next } = fakeCedana();
     const dir = new ActionDirectory(cedana, 60_000);
-    const a = dir.find('a1', 'checkpoint');
-    const b = dir.find('a1', 'checkpoint');
+    const a = dir.find('a1');
+    const b = dir.find('a1');
     next().reject(new Error('HTTP 503'));
     await expect(a).rejects.toThrow('HTTP 503');
     await expect(b).rejects.toThrow('HTTP 503');
-    const again = dir.find('a1', 'checkpoint');
+    const again = dir.find('a1');
     expect(calls).toHaveLength(2);
     next().resolve([action('a1')]);
     expect(await again).toEqual(action('a1'));
