@@ -4,24 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { classifyReview } from '../../../src/webhook/admission.ts';
 import { handleReview } from '../../../src/webhook/server.ts';
-
-export const evictionReview = (overrides: Record<string, unknown> = {}, object: unknown = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'trainer', namespace: 'ns' } }) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    subResource: 'eviction',
-    name: 'trainer',
-    namespace: 'ns',
-    operation: 'CREATE',
-    userInfo: { username: 'system:admin' },
-    object,
-    dryRun: false,
-    ...overrides,
-  },
-});
+import { evictionReview } from './fixtures.ts';
 
 const log = pino({ level: 'silent' });
 
