@@ -2,12 +2,13 @@
 // or Cedana's pod labels, by the operator's own rules in controllers/protection.ts), its newest Ready
 // checkpoint and that checkpoint's age, and what the operator would do if its node went away.
 import { CheckpointPolicy } from '../api/checkpointpolicy.ts';
-import { Pod } from '../api/pod.ts';
+import { CheckpointPolicies, type CheckpointPolicyStore } from '../api/kinds.ts';
+import { LABELS, Pod } from '../api/pod.ts';
 import { PodCheckpoint } from '../api/podcheckpoint.ts';
 import { ConfigSchema } from '../config/config.ts';
 import { completedMs } from '../controllers/owned-objects.ts';
-import { HEARTBEAT_LABEL, NODE_RESTORE_LABEL, Protection, type ProtectionRule } from '../controllers/protection.ts';
-import { LABELS } from '../api/pod.ts';
+import { HEARTBEAT_LABEL, NODE_RESTORE_LABEL, Protection, policiesByNamespace, type ProtectionRule } from '../controllers/protection.ts';
+import { Cache } from '../kube/cache.ts';
 import { COMMON_HELP, COMMON_OPTIONS, formatAge, formatDocument, formatTable, kubeCall, kubeTarget, parseCommandArgs, runCli, stringValue, type Output, type Writable } from './kube-cli.ts';
 
 const COMMAND = 'status';
@@ -56,16 +57,12 @@ export interface StatusReport {
   problems: string[];
 }
 
-/** The policies of one namespace as the Store that Protection reads (an informer's, in the operator). */
-function policyStore(policies: CheckpointPolicy[]): ConstructorParameters<typeof Protection>[0] {
-  const store = {
-    kind: 'CheckpointPolicy' as const,
-    get: (key: string) => policies.find((p) => `${p.metadata.namespace ?? ''}/${p.metadata.name}` === key),
-    list: () => policies,
-    // Protection asks by namespace only.
-    byIndex: (_index: unknown, namespace: string) => policies.filter((p) => (p.metadata.namespace ?? '') === namespace),
-  };
-  return store;
+/** The listed policies in the kind of cache Protection reads in the operator, with its index. */
+function policyStore(policies: CheckpointPolicy[]): CheckpointPolicyStore {
+  const cache = new Cache(CheckpointPolicies);
+  cache.addIndex(policiesByNamespace);
+  for (const p of policies) cache.set(p);
+  return cache;
 }
 
 const podIsDone = (p: Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
