@@ -43,7 +43,7 @@ export const pod = (
   Pod.parse({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: o.namespace ?? 'default', uid: o.uid ?? `uid-${name}`, resourceVersion: '1', ...(o.labels ? { labels: o.labels } : {}), ...o.meta },
+    metadata: { name, namespace: o.namespace ?? 'default', uid: o.uid ?? `uid-${name}`, resourceVersion: '1', creationTimestamp: iso(), ...(o.labels ? { labels: o.labels } : {}), ...o.meta },
     spec: { ...(o.nodeName === null ? {} : { nodeName: o.nodeName ?? 'node-a' }), containers: [{ name: 'main', image: 'busybox' }] },
     status: { phase: o.phase ?? 'Running', ...(o.conditions ? { conditions: o.conditions } : {}) },
   });
@@ -537,12 +537,13 @@ export async function drive(p: Promise<ReconcileResult | undefined>): Promise<Ou
   return out;
 }
 
-/** What a case expects the reconcile to return. */
-export type Expected = 'done' | 'requeue' | { requeueAfterMs: number } | { throws: typeof ConflictError | typeof CedanaApiError | typeof Error; status?: number };
+/** What a case expects the reconcile to return ('returns': without an error, requeued or not). */
+export type Expected = 'done' | 'requeue' | 'returns' | { requeueAfterMs: number } | { throws: typeof ConflictError | typeof CedanaApiError | typeof Error; status?: number };
 
 export function expectOutcome(outcome: Outcome, expected: Expected): void {
-  if (expected === 'done' || expected === 'requeue' || 'requeueAfterMs' in expected) {
+  if (expected === 'done' || expected === 'requeue' || expected === 'returns' || 'requeueAfterMs' in expected) {
     if (outcome.error !== undefined) throw outcome.error instanceof Error ? outcome.error : new Error(JSON.stringify(outcome.error));
+    if (expected === 'returns') return;
     if (expected === 'done') expect(outcome.result?.requeueAfterMs).toBeUndefined();
     else if (expected === 'requeue') expect(outcome.result?.requeueAfterMs).toBeGreaterThan(0);
     else expect(outcome.result?.requeueAfterMs).toBe(expected.requeueAfterMs);
@@ -554,10 +555,12 @@ export function expectOutcome(outcome: Outcome, expected: Expected): void {
 
 /** A case's expectations of the fakes; arrays match in length and order, each element by its listed fields. */
 export interface Expectations {
-  calls: Partial<CedanaCall>[];
-  writes: Partial<Write>[];
-  events: Partial<RecordedEvent>[];
+  calls: readonly Partial<CedanaCall>[];
+  writes: readonly Partial<Write>[];
+  events: readonly Partial<RecordedEvent>[];
   result: Expected;
+  /** Methods a known bug calls without the reconcile's signal (each has an it.fails of its own). */
+  unsignalled?: readonly CedanaCall['method'][];
 }
 
 /**
@@ -573,7 +576,7 @@ export function expectRecorded(env: Env, e: Expectations, outcome: Outcome): voi
   expectOutcome(outcome, e.result);
   // Every Cedana call of a reconcile carries its signal; the shared actions listing is the one exception.
   env.cedana.calls.forEach((call, i) => {
-    if (call.method !== 'listActions') expect(env.cedana.signals[i], `${call.method} carries the reconcile's signal`).toBe(env.rc.signal);
+    if (call.method !== 'listActions' && !e.unsignalled?.includes(call.method)) expect(env.cedana.signals[i], `${call.method} carries the reconcile's signal`).toBe(env.rc.signal);
   });
 }
 
