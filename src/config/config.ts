@@ -32,6 +32,7 @@ export const ConfigSchema = z.object({
   pollInterval: duration(50).default(1_000),
   pollIntervalMax: duration(50).default(10_000),
   restoredPodTimeout: duration(1000).default(300_000),
+  cedanaSyncWindow: duration(0).default(120_000),
   leaderElect: z.boolean().default(true),
   leaseNamespace: z.string().min(1).default('default'),
   leaseName: z.string().min(1).default('cedana-operator-leader'),
@@ -43,6 +44,9 @@ export const ConfigSchema = z.object({
   nodeNotReadyGrace: duration(1000).default(300_000),
   terminationConcurrency: intFrom(1, 1024).default(32),
   minHeartbeatInterval: duration(100).default(60_000),
+  // Who acts on Cedana's pod labels (cedana.ai/node-restore, cedana.ai/heartbeat-checkpoint). Cedana's
+  // chart always runs Cedana's controller, which acts on them: the operator leaves them to it unless told.
+  cedanaLabels: z.enum(['honour', 'ignore'], { message: "must be honour (the operator acts on Cedana's pod labels) or ignore (Cedana's controller does)" }).default('ignore'),
   // The eviction hold (src/webhook): off unless asked for; the chart turns it on.
   webhook: z.boolean().default(false),
   evictionHoldMax: duration(0).default(DEFAULT_EVICTION_HOLD_MAX_MS),
@@ -72,6 +76,9 @@ also be given by its environment variable.
   --poll-interval DUR         POLL_INTERVAL         first wait between Cedana status polls (default 1s)
   --poll-interval-max DUR     POLL_INTERVAL_MAX     longest wait between polls (default 10s)
   --restored-pod-timeout DUR  RESTORED_POD_TIMEOUT  how long to wait for the restored pod (default 5m)
+  --cedana-sync-window DUR    CEDANA_SYNC_WINDOW    a pod younger than this that Cedana does not find yet
+                                                    (404 "Failed to find checkpointable resource") is
+                                                    retried, not failed (default 2m)
   --leader-elect BOOL         LEADER_ELECT          elect a leader on a Lease (default true)
   --lease-namespace NS        POD_NAMESPACE         namespace of the Lease (default: default)
   --lease-name NAME           LEASE_NAME            (default cedana-operator-leader)
@@ -86,6 +93,10 @@ also be given by its environment variable.
   --node-not-ready-grace DUR  NODE_NOT_READY_GRACE  NotReady this long counts as gone without notice (default 5m)
   --termination-concurrency N TERMINATION_CONCURRENCY  PodCheckpoints created at once for one node (default 32)
   --min-heartbeat-interval DUR MIN_HEARTBEAT_INTERVAL  shortest heartbeat a policy may ask for (default 1m)
+  --cedana-labels MODE        CEDANA_LABELS         who acts on the pod labels cedana.ai/node-restore and
+                                                    cedana.ai/heartbeat-checkpoint: ignore (Cedana's own controller,
+                                                    which Cedana's chart always runs) or honour (this operator, where
+                                                    nothing else does) (default ignore)
   --webhook BOOL              WEBHOOK               serve the eviction-hold admission webhook (default false; the chart: true)
   --eviction-hold-max DUR     EVICTION_HOLD_MAX     longest hold of a protected pod's eviction, from its checkpoint's
                                                     creation (default 20s: with a drainer's 5 s retry, inside a 30 s notice)
@@ -127,6 +138,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'poll-interval': { type: 'string' },
         'poll-interval-max': { type: 'string' },
         'restored-pod-timeout': { type: 'string' },
+        'cedana-sync-window': { type: 'string' },
         'leader-elect': { type: 'string' },
         'lease-namespace': { type: 'string' },
         'lease-name': { type: 'string' },
@@ -139,6 +151,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'label-heartbeat-keep-last': { type: 'string' },
         'termination-concurrency': { type: 'string' },
         'min-heartbeat-interval': { type: 'string' },
+        'cedana-labels': { type: 'string' },
         webhook: { type: 'string' },
         'eviction-hold-max': { type: 'string' },
         'webhook-bind-address': { type: 'string' },
@@ -184,6 +197,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     pollInterval: pick('poll-interval', 'POLL_INTERVAL'),
     pollIntervalMax: pick('poll-interval-max', 'POLL_INTERVAL_MAX'),
     restoredPodTimeout: pick('restored-pod-timeout', 'RESTORED_POD_TIMEOUT'),
+    cedanaSyncWindow: pick('cedana-sync-window', 'CEDANA_SYNC_WINDOW'),
     leaderElect: leaderElect === undefined ? undefined : leaderElect === 'true',
     leaseNamespace: pick('lease-namespace', 'POD_NAMESPACE'),
     leaseName: pick('lease-name', 'LEASE_NAME'),
@@ -196,6 +210,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     labelHeartbeatKeepLast: pick('label-heartbeat-keep-last', 'LABEL_HEARTBEAT_KEEP_LAST'),
     terminationConcurrency: pick('termination-concurrency', 'TERMINATION_CONCURRENCY'),
     minHeartbeatInterval: pick('min-heartbeat-interval', 'MIN_HEARTBEAT_INTERVAL'),
+    cedanaLabels: pick('cedana-labels', 'CEDANA_LABELS'),
     webhook: webhook === undefined ? undefined : webhook === 'true',
     evictionHoldMax: pick('eviction-hold-max', 'EVICTION_HOLD_MAX'),
     webhookBindAddress: pick('webhook-bind-address', 'WEBHOOK_BIND_ADDRESS'),

@@ -102,6 +102,19 @@ describe('loadConfig', () => {
     expect(err.message.length).toBeGreaterThan(0);
   });
 
+  it("leaves Cedana's pod labels to Cedana's controller unless told to honour them, by flag or CEDANA_LABELS", () => {
+    expect(loadConfig([], base).cedanaLabels).toBe('ignore');
+    expect(loadConfig(['--cedana-labels', 'honour'], base).cedanaLabels).toBe('honour');
+    expect(loadConfig([], { ...base, CEDANA_LABELS: 'honour' }).cedanaLabels).toBe('honour');
+    expect(loadConfig(['--cedana-labels', 'ignore'], { ...base, CEDANA_LABELS: 'honour' }).cedanaLabels).toBe('ignore'); // the flag wins
+    expect(loadConfig([], { ...base, CEDANA_LABELS: '' }).cedanaLabels).toBe('ignore'); // empty is unset
+    for (const bad of ['honor', 'HONOUR', 'true', 'both']) {
+      const err = configError(['--cedana-labels', bad], base);
+      expect(err.message).toBe("cedanaLabels: must be honour (the operator acts on Cedana's pod labels) or ignore (Cedana's controller does)");
+    }
+    expect(configError([], { ...base, CEDANA_LABELS: 'on' }).message).toMatch(/^cedanaLabels: must be honour/);
+  });
+
   it('names the setting that is wrong', () => {
     expect(configError(['--workers', '0'], base).message).toMatch(/^workers: /);
     expect(configError(['--workers', 'abc'], base).message).toMatch(/^workers: /);
