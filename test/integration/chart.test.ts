@@ -45,6 +45,12 @@ const NAMESPACED_RULES: V1PolicyRule[] = [
   { apiGroups: ['cedana.ai'], resources: ['checkpointpolicies'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['cedana.ai'], resources: ['checkpointpolicies/status'], verbs: ['patch'] },
 ];
+// The eviction webhook's own certificate: its configuration's CA bundle, and its one Secret.
+const WEBHOOK_CLUSTER_RULES = (config: string): V1PolicyRule[] => [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [config], verbs: ['get', 'patch'] }];
+const WEBHOOK_SECRET_RULES = (secret: string): V1PolicyRule[] => [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] },
+];
 const LEASE_RULES = (lease: string): V1PolicyRule[] => [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [lease], verbs: ['get', 'update'] },
@@ -211,7 +217,7 @@ async function checkpointAndRestore(ns: string, pod: string): Promise<void> {
   await createCr(ns, RS, 'PodRestore', `${pod}-restore`, { checkpointRef: { name: `${pod}-ckpt` } });
   const pr = await waitForPhase(ns, RS, `${pod}-restore`, ['Succeeded', 'Failed'], 60_000);
   expect(pr.status?.phase, pr.status?.message as string | undefined).toBe('Succeeded');
-  expect((pr.status?.restoredPod as { name: string }).name).toBe(`${pod}-restored`);
+  expect((pr.status?.restoredPod as { name: string }).name).toMatch(new RegExp(`^${pod}-restored-[0-9a-f]{5}$`));
   await api().custom.deleteNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: CK, name: `${pod}-ckpt` });
   await gone(ns, CK, `${pod}-ckpt`);
 }
@@ -262,9 +268,9 @@ describe('helm lint and template', () => {
     const docs = await template('cedana-operator', 'cedana-system');
     const kinds = docs.map((d) => d.kind).sort();
     expect(kinds).toEqual(
-      [...crdFiles().map(() => 'CustomResourceDefinition'), 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [...crdFiles().map(() => 'CustomResourceDefinition'), 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration'].sort(),
     );
-    for (const d of docs) if (!['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(d.kind)) expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).toBe('cedana-system');
+    for (const d of docs) if (!['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration'].includes(d.kind)) expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).toBe('cedana-system');
     for (const crd of docs.filter((d) => d.kind === 'CustomResourceDefinition')) expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
 
     const deploy = one(docs, 'Deployment') as unknown as V1Deployment;
@@ -277,7 +283,7 @@ describe('helm lint and template', () => {
     expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
     expect(c.resources?.limits).toEqual({ memory: '512Mi' });
     expect(c.image).toBe('ghcr.io/cedana/cedana-operator:0.1.0');
-    expect(c.ports).toEqual([{ name: 'http', containerPort: 8081, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8081, protocol: 'TCP' }, { name: 'webhook', containerPort: 9443, protocol: 'TCP' }]);
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
 
@@ -298,6 +304,9 @@ describe('helm lint and template', () => {
       TERMINATION_CONCURRENCY: '32',
       MIN_HEARTBEAT_INTERVAL: '1m',
       LABEL_HEARTBEAT_KEEP_LAST: '3',
+      WEBHOOK: 'true',
+      WEBHOOK_BIND_ADDRESS: ':9443',
+      WEBHOOK_CERT_MODE: 'self',
     });
     expect((env.TERMINATING_TAINTS as string).split(',')).toEqual(DEFAULT_TERMINATING_TAINTS);
     expect((env.EARLY_CHECKPOINT_TAINTS as string).split(',')).toEqual(DEFAULT_EARLY_TAINTS);
@@ -316,6 +325,7 @@ describe('helm lint and template', () => {
     expect(one(docs, 'ConfigMap').data?.['ca.crt']).toContain('BEGIN CERTIFICATE');
     expect(docs.filter((d) => d.kind === 'Role').map((d) => `${d.metadata.namespace ?? ''}/${d.metadata.name}`).sort()).toEqual([
       'ops/x-cedana-operator-leader-election',
+      'ops/x-cedana-operator-webhook',
       'team-a/x-cedana-operator',
       'team-b/x-cedana-operator',
     ]);
@@ -422,16 +432,21 @@ describe('RBAC', () => {
 
   it('grants exactly the calls the operator makes: cluster-wide by default, Roles with watchNamespaces', async () => {
     const all = await template('cedana-operator', 'cedana-system');
-    expect(rules(all, 'ClusterRole', 'cedana-operator')).toEqual([...CLUSTER_RULES, ...NAMESPACED_RULES]);
+    expect(rules(all, 'ClusterRole', 'cedana-operator')).toEqual([...CLUSTER_RULES, ...WEBHOOK_CLUSTER_RULES('cedana-operator'), ...NAMESPACED_RULES]);
     expect(rules(all, 'Role', 'cedana-operator-leader-election', 'cedana-system')).toEqual(LEASE_RULES('cedana-operator-leader'));
-    expect(all.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole')).toHaveLength(2);
+    expect(rules(all, 'Role', 'cedana-operator-webhook', 'cedana-system')).toEqual(WEBHOOK_SECRET_RULES('cedana-operator-webhook-tls'));
+    expect(all.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole')).toHaveLength(3);
 
     const some = await template('cedana-operator', 'cedana-system', [valuesFile('ns', { operator: { watchNamespaces: ['a', 'b'] } })]);
-    expect(rules(some, 'ClusterRole', 'cedana-operator')).toEqual(CLUSTER_RULES);
+    expect(rules(some, 'ClusterRole', 'cedana-operator')).toEqual([...CLUSTER_RULES, ...WEBHOOK_CLUSTER_RULES('cedana-operator')]);
     for (const ns of ['a', 'b']) expect(rules(some, 'Role', 'cedana-operator', ns)).toEqual(NAMESPACED_RULES);
 
     const noLeader = await template('cedana-operator', 'cedana-system', [valuesFile('noleader', { replicaCount: 1, operator: { leaderElection: { enabled: false } } })]);
-    expect(noLeader.filter((d) => d.kind === 'Role')).toEqual([]);
+    expect(noLeader.filter((d) => d.kind === 'Role' && d.metadata.name.endsWith('leader-election'))).toEqual([]);
+    // cert-manager's certificate: the operator touches neither the Secret nor the configuration
+    const cm = await template('cedana-operator', 'cedana-system', [valuesFile('certmanager', { webhook: { certManager: { enabled: true } } })]);
+    expect(rules(cm, 'ClusterRole', 'cedana-operator')).toEqual([...CLUSTER_RULES, ...NAMESPACED_RULES]);
+    expect(cm.filter((d) => d.kind === 'Role').map((d) => d.metadata.name)).toEqual(['cedana-operator-leader-election']);
   });
 
   it('has no wildcard, no Secrets, no non-resource URLs, and binds only its own ServiceAccount', async () => {
@@ -440,7 +455,8 @@ describe('RBAC', () => {
       expect(all.length).toBeGreaterThan(0);
       for (const r of all) {
         for (const field of [r.verbs, r.resources ?? [], r.apiGroups ?? [], r.resourceNames ?? []]) expect(field.join(',')).not.toContain('*');
-        expect(r.resources ?? []).not.toContain('secrets');
+        // Secrets: only the webhook's own, by name (create cannot be limited to a name)
+        if ((r.resources ?? []).includes('secrets')) expect(WEBHOOK_SECRET_RULES('r-cedana-operator-webhook-tls')).toContainEqual(r);
         expect(r.nonResourceURLs).toBeUndefined();
         expect(r.verbs).not.toContain('escalate');
         expect(r.verbs).not.toContain('bind');
@@ -499,7 +515,7 @@ describe('applied to the apiserver', () => {
       // Admitted is what counts here (hard anti-affinity would need 3 nodes to be available).
       await waitForDeployment(releaseNs.name, `${release}-cedana-operator`, 3, false);
     } finally {
-      await tool('kubectl', ['delete', 'clusterrole,clusterrolebinding', `${release}-cedana-operator`, '--ignore-not-found']);
+      await tool('kubectl', ['delete', 'clusterrole,clusterrolebinding,validatingwebhookconfiguration', `${release}-cedana-operator`, '--ignore-not-found']);
       if (!hadServiceMonitors) await tool('kubectl', ['delete', 'crd', smCrd, '--ignore-not-found']);
     }
   });
@@ -521,7 +537,7 @@ describe('applied to the apiserver', () => {
     } finally {
       if (!existed) {
         await tool('kubectl', ['delete', 'namespace', 'cedana-system', '--wait=false', '--ignore-not-found']);
-        await tool('kubectl', ['delete', 'clusterrole,clusterrolebinding', 'cedana-operator', '--ignore-not-found']);
+        await tool('kubectl', ['delete', 'clusterrole,clusterrolebinding,validatingwebhookconfiguration', 'cedana-operator', '--ignore-not-found']);
       }
     }
   });
@@ -591,9 +607,11 @@ describe('a release, and the operator under its ServiceAccount', () => {
     });
   });
 
-  it('the ServiceAccount may not do more: no Secrets, no pod writes, no node writes, no other Lease', async () => {
+  it('the ServiceAccount may not do more: no Secrets but its webhook certificate, no pod writes, no node writes, no other Lease', async () => {
     const sa = [releaseNs.name, release] as const;
     expect(await can(...sa, { verb: 'list', resource: 'pods' })).toBe(true);
+    expect(await can(...sa, { verb: 'update', resource: 'secrets', namespace: releaseNs.name, name: `${release}-webhook-tls` })).toBe(true);
+    expect(await can(...sa, { verb: 'patch', resource: 'validatingwebhookconfigurations', group: 'admissionregistration.k8s.io', name: release })).toBe(true);
     expect(await can(...sa, { verb: 'get', resource: 'leases', group: 'coordination.k8s.io', namespace: releaseNs.name, name: 'cedana-operator-leader' })).toBe(true);
     for (const denied of [
       { verb: 'list', resource: 'secrets' },
@@ -608,6 +626,8 @@ describe('a release, and the operator under its ServiceAccount', () => {
       { verb: 'get', resource: 'leases', group: 'coordination.k8s.io', namespace: releaseNs.name, name: 'someone-else' },
       { verb: 'create', resource: 'leases', group: 'coordination.k8s.io', namespace: workNs.name },
       { verb: 'get', resource: 'configmaps', namespace: releaseNs.name },
+      { verb: 'get', resource: 'secrets', namespace: workNs.name, name: `${release}-webhook-tls` },
+      { verb: 'patch', resource: 'validatingwebhookconfigurations', group: 'admissionregistration.k8s.io', name: 'someone-else' },
     ]) {
       expect(await can(...sa, denied), JSON.stringify(denied)).toBe(false);
     }

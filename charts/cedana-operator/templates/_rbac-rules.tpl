@@ -7,6 +7,9 @@ list in test/integration/chart.test.ts, which checks these rules rule for rule).
   cedana-operator.rules.namespaced  namespaced resources: a ClusterRole when all namespaces are
                                     watched, else a Role in each of operator.watchNamespaces
   cedana-operator.rules.lease       leader election: a Role in the release namespace only
+  cedana-operator.rules.webhookCluster  the eviction webhook's own certificate: its configuration's
+  cedana-operator.rules.webhookSecret   CA bundle (ClusterRole) and its one Secret (release namespace);
+                                    only when the operator manages that certificate (not cert-manager)
 */}}
 
 {{- define "cedana-operator.rules.cluster" -}}
@@ -48,6 +51,26 @@ list in test/integration/chart.test.ts, which checks these rules rule for rule).
 - apiGroups: [cedana.ai]
   resources: [checkpointpolicies/status]
   verbs: [patch]
+{{- end }}
+
+{{- define "cedana-operator.rules.webhookCluster" -}}
+# The eviction webhook: the CA bundle of the operator's own certificate, patched into its configuration.
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [validatingwebhookconfigurations]
+  resourceNames: [{{ include "cedana-operator.webhookConfig" . | quote }}]
+  verbs: [get, patch]
+{{- end }}
+
+{{- define "cedana-operator.rules.webhookSecret" -}}
+# The webhook's CA and serving certificate. `create` cannot be limited to a name; reading and
+# renewing are limited to the one Secret. No other Secret is readable.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [{{ include "cedana-operator.webhookSecret" . | quote }}]
+  verbs: [get, update]
 {{- end }}
 
 {{- define "cedana-operator.rules.lease" -}}
