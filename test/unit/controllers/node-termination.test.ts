@@ -95,6 +95,34 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'tainted, the create fails after the POST: the retry creates with the same action, no second POST',
+    world: { nodes: [TAINTED], pods: [worker('w-0')], policies: [workers] },
+    key: KEY,
+    rounds: 2,
+    failures: [{ op: 'createIfAbsent', code: 500, call: 1 }],
+    script: { latestPodAction: ok(undefined), checkpointPod: ok(A0) },
+    calls: [lookedUp('w-0'), posted('w-0')],
+    writes: [{ op: 'createIfAbsent', name: evacName('w-0'), annotations: { [ACTION_ANNOTATION]: A0 }, rejected: 500 }, evacuation('w-0', 'nodeTermination', A0)],
+    events: [],
+    result: 'done',
+    unsignalled: ['latestPodAction'],
+  },
+  {
+    name: 'a soft cue (DeletionCandidateOfClusterAutoscaler): an early checkpoint, never restored',
+    world: { nodes: [node('node-a', { taints: [{ key: 'DeletionCandidateOfClusterAutoscaler' }] })], pods: [worker('w-0')], policies: [workers] },
+    key: KEY,
+    script: { latestPodAction: ok(undefined), checkpointPod: ok(A0) },
+    calls: [lookedUp('w-0'), posted('w-0')],
+    writes: [{ op: 'createIfAbsent', kind: 'PodCheckpoint', name: `w-0-early-${shortUid('uid-w-0')}`, outcome: 'created', labels: { [LABELS.trigger]: 'early' } }],
+    events: [],
+    result: 'done',
+    unsignalled: ['latestPodAction'],
+    check: (env) => {
+      const created = env.objects.writes[0];
+      expect(created && 'annotations' in created ? Object.keys(created.annotations) : ['none']).not.toContain(RESTORE_REASON_ANNOTATION);
+    },
+  },
+  {
     name: 'cordoned: restore reason nodeUnschedulable',
     world: { nodes: [node('node-a', { unschedulable: true })], pods: [worker('w-0')], policies: [workers] },
     key: KEY,

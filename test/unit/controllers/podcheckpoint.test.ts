@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHECKPOINT_CONDITIONS as C, CHECKPOINT_REASONS as R } from '../../../src/api/conditions.ts';
 import { CHECKPOINT_FINALIZER } from '../../../src/api/podcheckpoint.ts';
+import { ACTION_ANNOTATION, SUBMITTED_AT_ANNOTATION } from '../../../src/controllers/owned-objects.ts';
 import { PodCheckpointReconciler, checkpointsByActionId } from '../../../src/controllers/podcheckpoint.ts';
 import { findCondition } from '../../../src/kube/conditions.ts';
 import { CedanaApiError, ConflictError, T0, action, c, checkpoint, cond, fail, iso, ok, pod, runCase, timeout, useFakeClock, type Case, type Env } from './fixtures.ts';
@@ -96,6 +97,33 @@ const cases: Case[] = [
     calls: [posted, uploaded, polled()],
     writes: [intentWritten, submittedWritten()],
     events: [{ reason: 'Submitted' }],
+    result: 'requeue',
+  },
+  {
+    name: 'posted by the node-termination fast path (action in the annotations): recorded, not posted again',
+    world: {
+      pods: [app],
+      checkpoints: [
+        checkpoint('ckpt', {
+          meta: { ...fin, labels: { 'cedana.ai/trigger': 'evacuation', 'cedana.ai/pod-uid': 'uid-app' }, annotations: { [ACTION_ANNOTATION]: ACT, [SUBMITTED_AT_ANNOTATION]: iso(-2_000), 'cedana.ai/node-name': 'node-a' } },
+        }),
+      ],
+    },
+    key: KEY,
+    script: { uploadPodSpec: ok(ACT), getCheckpointStatus: ok({ status: 'processing' }) },
+    calls: [uploaded, polled()],
+    writes: [{ ...submittedWritten(), status: { actionId: ACT, podUID: 'uid-app', nodeName: 'node-a', submittedAt: iso(-2_000) } }],
+    events: [],
+    result: 'requeue',
+  },
+  {
+    name: 'the pod gone before its spec was uploaded: SpecUploaded False PodGone, polling goes on',
+    world: { checkpoints: [working({ conditions: [cond(C.Submitted, 'True', R.Submitted)] })] },
+    key: KEY,
+    script: { getCheckpointStatus: ok({ status: 'processing' }) },
+    calls: [polled()],
+    writes: [{ op: 'patchStatus', phase: 'Checkpointing', conditions: [c(C.SpecUploaded, 'False', 'PodGone')] }],
+    events: [],
     result: 'requeue',
   },
   {
