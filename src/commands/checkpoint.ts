@@ -126,7 +126,7 @@ export async function checkpointCommand(argv: string[], out: Writable = process.
     const pod = Pod.safeParse(raw);
     if (!pod.success) throw new CliError(`${COMMAND}: ${podRef} is not a pod: ${pod.error.issues[0]?.message ?? 'unexpected object'}`);
     const created = PodCheckpoint.parse(
-      await kubeCall(COMMAND, t, `namespace ${t.namespace} or the PodCheckpoint kind (are the CRDs installed?)`, `create podcheckpoints in namespace ${t.namespace}`, () =>
+      await kubeCall(COMMAND, t, `namespace ${t.namespace}`, `create podcheckpoints in namespace ${t.namespace}`, () =>
         t.custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: t.namespace, plural: PLURAL, body: checkpointObject(a), fieldManager: CLI_FIELD_MANAGER }),
       ),
     );

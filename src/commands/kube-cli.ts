@@ -174,6 +174,8 @@ export function describeKubeError(err: unknown, target: Pick<KubeTarget, 'server
     code = err.statusCode;
     message = statusMessage(err.message.replace(/^.*?HTTP \d+: /, '')) ?? err.message;
   }
+  // A 404 without an object's name in it: the resource itself is not served.
+  if (code === 404 && message === 'the server could not find the requested resource') return `cannot ${access}: the apiserver does not serve it (are the cedana.ai CRDs installed?)`;
   if (code === 404) return `${what} not found`;
   if (code === 403) return `no access: cannot ${access}${message ? ` (${message})` : ''}`;
   if (code === 401) return `the apiserver at ${target.server} does not accept the kubeconfig's credentials${message ? `: ${message}` : ''}`;
@@ -328,7 +330,7 @@ export async function follow<T>(o: FollowOptions<T>): Promise<{ last: T | undefi
       );
     } catch (err) {
       // 410: the resourceVersion is too old, list again at once; otherwise the next GET says what is wrong.
-      if (!finished() && statusCode(err) !== 410) await sleep(500);
+      if (!finished() && statusCode(err) !== 410) await sleep(500, undefined, { signal }).catch(() => undefined);
     }
   }
   return { last, done };

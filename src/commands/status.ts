@@ -135,7 +135,7 @@ export async function statusCommand(argv: string[], out: Writable = process.stdo
     const t = kubeTarget(COMMAND, a);
     const ns = t.namespace;
     const listCr = (plural: string, kind: string) =>
-      kubeCall(COMMAND, t, `the ${kind} kind (are the CRDs installed?)`, `list ${plural} in namespace ${ns}`, () =>
+      kubeCall(COMMAND, t, `the ${kind} kind`, `list ${plural} in namespace ${ns}`, () =>
         t.custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural }) as Promise<unknown>,
       );
     const [podList, policyList, checkpointList] = await Promise.all([

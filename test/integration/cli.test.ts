@@ -75,6 +75,24 @@ describe('cedana-operator checkpoint, restore and status', () => {
     expect(lines.at(-1)).toBe(`checkpoint ready: PodCheckpoint ${checkpointName}, Cedana action ${String(pc.status?.actionId)}, checkpoint ${String(pc.status?.checkpointId)}`);
   });
 
+  it('checkpoint --wait on a terminal: one live line, rewritten as the status moves', async () => {
+    // script(1) gives the CLI a pseudo-terminal as stdout, as an interactive shell would.
+    const command = [join(repoRoot, 'bin/cedana-operator'), 'checkpoint', 'trainer-0', '-n', ns.name, '--wait', '--name', 'trainer-0-tty'].join(' ');
+    const run = await new Promise<Run>((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, timeout: 90_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+      });
+    });
+    expect(run.code).toBe(0);
+    const out = run.stdout.replaceAll('\r\n', '\n');
+    const frames = out.split('\r\x1b[2K').slice(1);
+    // every state is a frame of the same line, with the time spent; only the last ends the line
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(frames.every((f) => f.startsWith('PodCheckpoint trainer-0-tty: '))).toBe(true);
+    expect(frames.slice(0, -1).every((f) => !f.includes('\n'))).toBe(true);
+    expect(frames.at(-1)).toMatch(/^PodCheckpoint trainer-0-tty: Ready \(Cedana: ready\) {2}\d+s\ncheckpoint ready: PodCheckpoint trainer-0-tty, /);
+  });
+
   it('checkpoint --wait on a Cedana error: exits 1 with the reason', async () => {
     await createPod(ns.name, 'doomed');
     await setFaults(sim, { failNextActions: 1 });

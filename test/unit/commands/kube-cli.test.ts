@@ -155,6 +155,9 @@ describe('error lines', () => {
     expect(describeKubeError(status(403, 'pods "x" is forbidden: User "u" cannot get resource "pods"'), target, 'pod ns/x', 'read pods in namespace ns')).toBe(
       'no access: cannot read pods in namespace ns (pods "x" is forbidden: User "u" cannot get resource "pods")',
     );
+    expect(describeKubeError(status(404, 'the server could not find the requested resource'), target, 'namespace ns', 'create podcheckpoints in namespace ns')).toBe(
+      'cannot create podcheckpoints in namespace ns: the apiserver does not serve it (are the cedana.ai CRDs installed?)',
+    );
     expect(describeKubeError(status(401, 'Unauthorized'), target, 'w', 'a')).toBe("the apiserver at https://127.0.0.1:6443 does not accept the kubeconfig's credentials: Unauthorized");
     expect(describeKubeError(status(422, 'spec.podName: Invalid value'), target, 'w', 'create podcheckpoints')).toBe('the apiserver refused to create podcheckpoints (HTTP 422): spec.podName: Invalid value');
     expect(describeKubeError(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:6443') }), target, 'w', 'a')).toBe(
