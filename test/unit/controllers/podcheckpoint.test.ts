@@ -1,5 +1,6 @@
 // PodCheckpointReconciler, table-driven: given these objects and this Cedana script, one reconcile
 // makes these calls, writes these statuses, records these events and returns this.
+import { ApiException } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHECKPOINT_CONDITIONS as C, CHECKPOINT_REASONS as R } from '../../../src/api/conditions.ts';
 import { CHECKPOINT_FINALIZER } from '../../../src/api/podcheckpoint.ts';
@@ -392,6 +393,16 @@ const cases: Case[] = [
     check: (env) => {
       expect(env.journal).toEqual(['objects.patchStatus podcheckpoints/ckpt']);
     },
+  },
+  {
+    name: 'the object deleted meanwhile (404 on the intent write): the error surfaces, not a conflict, nothing sent',
+    world: { pods: [app], checkpoints: [fresh()] },
+    key: KEY,
+    failures: [{ op: 'patchStatus', code: 404 }],
+    calls: [],
+    writes: [{ op: 'patchStatus', phase: 'Pending', rejected: 404 }],
+    events: [],
+    result: { throws: ApiException, status: 404 },
   },
   {
     name: 'invalid criuOpts: Failed InvalidSpec, nothing sent',
