@@ -11,6 +11,8 @@ import { CustomObjects } from './kube/custom-objects.ts';
 import { EventRecorder } from './kube/events.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { Manager, type RunningManager } from './kube/manager.ts';
+import { cedanaProbe, checkToken } from './runnables/cedana.ts';
+import { evictionWebhook } from './runnables/eviction-webhook.ts';
 import { ActionDirectory } from './controllers/action-directory.ts';
 import { setupCheckpointPolicyController } from './controllers/checkpoint-policy.ts';
 import type { OperatorContext } from './controllers/context.ts';
@@ -21,6 +23,8 @@ import { setupPodProtectionController } from './controllers/pod-protection.ts';
 import { setupPodRestoreController } from './controllers/podrestore.ts';
 import { Protection, policiesByNamespace } from './controllers/protection.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+
+export { StartupError } from './runnables/cedana.ts';
 
 export interface RunningOperator {
   /** Where /metrics, /healthz and /readyz answer. */
@@ -73,10 +77,14 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     objects: new CustomObjects(clients.custom),
     events: new EventRecorder(clients.core, log, config.identity),
     metrics,
-    protection: new Protection(mgr.index(CheckpointPolicies, policiesByNamespace), config.minHeartbeatInterval),
+    protection: new Protection(mgr.index(CheckpointPolicies, policiesByNamespace), config.minHeartbeatInterval, config.cedanaLabels === 'honour'),
     config,
   };
   for (const setup of CONTROLLERS) setup(mgr, ctx);
+  mgr.add(cedanaProbe(cedana, metrics, log, mgr));
+  if (config.webhook) mgr.add(evictionWebhook(mgr, ctx, kc, log));
+
+  await checkToken(cedana, log);
 
   const running: RunningManager = await mgr.start();
   log.info({ http: running.httpUrl, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', cedana: cedana.baseUrl, clusterId: config.clusterId }, 'operator started');

@@ -69,7 +69,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say(`2/8  Cedana API simulator listening at ${sim.url}`);
 
     const operator = await startOperator(
-      ConfigSchema.parse({ cedanaUrl: sim.url, cedanaToken: token, clusterId: 'demo-cluster', identity: 'demo', leaderElect: false, httpBindAddress: '127.0.0.1:0', pollInterval: 300, pollIntervalMax: 2_000 }),
+      ConfigSchema.parse({ cedanaUrl: sim.url, cedanaToken: token, clusterId: 'demo-cluster', identity: 'demo', leaderElect: false, httpBindAddress: '127.0.0.1:0', pollInterval: 300, pollIntervalMax: 2_000, cedanaLabels: 'honour' }),
       kc,
       log.child({ component: 'operator' }),
     );

@@ -3,7 +3,7 @@
 import { ConfigError, RUN_HELP, loadConfig } from '../config/config.ts';
 import { loadKubeConfig } from '../kube/clients.ts';
 import { createLogger } from '../log.ts';
-import { startOperator } from '../operator.ts';
+import { StartupError, startOperator } from '../operator.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -22,7 +22,17 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const log = createLogger(config.logLevel);
   const kc = loadKubeConfig(config.kubeconfig);
-  const operator = await startOperator(config, kc, log);
+  let operator;
+  try {
+    operator = await startOperator(config, kc, log);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      log.fatal(err.message);
+      process.stderr.write(`cedana-operator: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'shutdown requested');
     void operator.stop();

@@ -5,6 +5,7 @@
 // "done" means for it, and which fields of its status hold the action id.
 import type { Logger } from 'pino';
 import type { CedanaClient } from '../cedana/client.ts';
+import { CedanaApiError } from '../cedana/errors.ts';
 import type { CheckpointOperationStatus } from '../cedana/schemas.ts';
 import type { Condition } from '../api/meta.ts';
 import { COMMON_CONDITIONS } from '../api/conditions.ts';
@@ -37,7 +38,7 @@ export interface ActionSubject<T extends ActionObject<S>, S extends ActionStatus
   event(obj: T, type: EventType, reason: string, message: string): void;
 }
 
-export type Poll = { kind: 'progress'; status: CheckpointOperationStatus } | { kind: 'ready' } | { kind: 'failed' };
+export type Poll = { kind: 'progress'; status: CheckpointOperationStatus } | { kind: 'ready' } | { kind: 'failed' } | { kind: 'unknown' };
 
 export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> {
   private readonly subject: ActionSubject<T, S>;
@@ -88,11 +89,13 @@ export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> 
    * One status poll. A 4xx on the status call means Cedana does not know the action: Failed
    * (ActionNotFound). `error` and `not_found` fail with `failReason`. Transient errors throw.
    */
-  async poll(obj: T, actionId: string, failReason: string, log: Logger, signal: AbortSignal): Promise<Poll> {
+  async poll(obj: T, actionId: string, failReason: string, log: Logger, signal: AbortSignal, o: { notFoundIsUnknown?: boolean } = {}): Promise<Poll> {
     let answer;
     try {
       answer = await this.cedana.getCheckpointStatus(actionId, { signal });
     } catch (err) {
+      // The real service keeps no status for restore actions: its 404 says nothing about the restore.
+      if (o.notFoundIsUnknown && err instanceof CedanaApiError && err.isApiNotFound) return { kind: 'unknown' };
       const t = triage(err);
       if (t.kind === 'permanent') {
         await this.fail(obj, 'ActionNotFound', `Cedana does not know ${this.subject.what} action ${actionId}: ${t.message}`, log);

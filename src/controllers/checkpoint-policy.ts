@@ -14,12 +14,15 @@ import type { Pod } from '../api/pod.ts';
 import { parseDuration } from '../config/duration.ts';
 import { defineIndex } from '../kube/cache.ts';
 import type { ConditionInput } from '../kube/conditions.ts';
+import type { InformerEvent } from '../kube/informer.ts';
+import type { PodCheckpoint } from '../api/podcheckpoint.ts';
 import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
-import { keyOf } from '../kube/keys.ts';
+import { keyOf, splitKey } from '../kube/keys.ts';
+import { forgetRecoveryPoint, policyRecoveryPoint } from '../protection/recovery-point.ts';
 import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
 import type { OperatorContext } from './context.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
-import { operatorCheckpoint } from './owned-objects.ts';
+import { checkpointsByPodUID, operatorCheckpoint } from './owned-objects.ts';
 import { restoresByCheckpoint } from './podrestore.ts';
 import { podsByNamespace } from './protection.ts';
 import { pruneCheckpoints } from './retention.ts';
@@ -30,12 +33,14 @@ export const checkpointsByOwner = defineIndex(PodCheckpoints, 'owner', (c) => (c
 
 export function setupCheckpointPolicyController(mgr: Manager, ctx: OperatorContext): void {
   const policies = mgr.cache(CheckpointPolicies);
-  const reconciler = new CheckpointPolicyReconciler(ctx, policies, mgr.index(Pods, podsByNamespace), mgr.index(PodCheckpoints, checkpointsByOwner), mgr.index(PodRestores, restoresByCheckpoint));
+  const reconciler = new CheckpointPolicyReconciler(ctx, policies, mgr.index(Pods, podsByNamespace), mgr.index(PodCheckpoints, checkpointsByOwner, checkpointsByPodUID), mgr.index(PodRestores, restoresByCheckpoint));
+  const phaseChanged = (e: InformerEvent<PodCheckpoint>): boolean => e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined);
   mgr
     .controller('checkpointpolicy')
     .for(CheckpointPolicies, (e) => specOrLifecycleChanged(e) || (e.type === 'update' && JSON.stringify(e.obj.status?.lostPods) !== JSON.stringify(e.old.status?.lostPods)))
-    // Retention counts Ready checkpoints.
-    .owns(PodCheckpoints, (e) => e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined))
+    // Retention and the recovery point count Ready checkpoints: its own, and those users made of its pods.
+    .owns(PodCheckpoints, phaseChanged)
+    .watches(PodCheckpoints, (e) => (phaseChanged(e) && !e.obj.metadata.ownerReferences?.length ? ctx.protection.policiesIn(e.obj.metadata.namespace).map(keyOf) : []))
     // Protected-pod counts and heartbeats follow pods coming, going and changing labels.
     .watches(Pods, (e) =>
       e.type !== 'update' || JSON.stringify(e.obj.metadata.labels) !== JSON.stringify(e.old.metadata.labels) ? ctx.protection.policiesIn(e.obj.metadata.namespace).map(keyOf) : [],
@@ -62,7 +67,11 @@ export class CheckpointPolicyReconciler {
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | undefined> {
     const policy = this.policies.get(key);
-    if (!policy || policy.metadata.deletionTimestamp) return undefined;
+    if (!policy || policy.metadata.deletionTimestamp) {
+      const { namespace, name } = splitKey(key);
+      forgetRecoveryPoint(this.ctx.metrics, namespace ?? 'default', name);
+      return undefined;
+    }
     const namespace = policy.metadata.namespace ?? 'default';
     const pods = this.pods
       .byIndex(podsByNamespace, namespace)
@@ -87,6 +96,12 @@ export class CheckpointPolicyReconciler {
     }
     if (policy.spec.retention) await this.retain(policy, policy.spec.retention.keepLast, log);
 
+    // How much work a node loss would cost right now (RecoveryPointMet, status, metrics).
+    const rp = policyRecoveryPoint(policy, pods, pods.flatMap((p) => this.checkpoints.byIndex(checkpointsByPodUID, p.metadata.uid ?? '')), this.ctx.metrics);
+    Object.assign(changes, rp.changes);
+    conditions.push(rp.condition);
+    if (rp.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(1_000, rp.requeueAfterMs));
+
     const lost = policy.status?.lostPods;
     if (lost?.length) {
       conditions.push({ type: C.PodsLost, status: 'True', reason: R.NoReadyCheckpoint, message: `Lost with their node, nothing to restore from: ${lost.join(', ')}` });
@@ -97,6 +112,8 @@ export class CheckpointPolicyReconciler {
     const status = policy.status ?? {};
     const unchanged =
       status.protectedPods === changes.protectedPods &&
+      status.podsWithoutCheckpoint === changes.podsWithoutCheckpoint &&
+      status.worstCheckpointAge === changes.worstCheckpointAge &&
       changes.lastHeartbeat === undefined &&
       conditions.every((c) => status.conditions?.some((s) => s.type === c.type && s.status === c.status && s.reason === c.reason && s.message === c.message)) &&
       status.observedGeneration === policy.metadata.generation;

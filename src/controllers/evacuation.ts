@@ -71,7 +71,7 @@ export const RECOVERY_WINDOW_MS = 3 * 60_000;
 export class Evacuator {
   private readonly ctx: OperatorContext;
   private readonly checkpoints: PodCheckpointStore;
-  /** Posted by this process, not yet seen recorded: a retry of the node creates, it does not post again. */
+  /** Posted by this process, not yet seen in the cache: a retry of the node creates, it does not post again. */
   private readonly posted = new Map<string, { actionId: string; at: string }>();
   /** Whether a PodCheckpoint already holds this action. */
   private readonly claimed: (actionId: string) => boolean;
@@ -110,9 +110,9 @@ export class Evacuator {
       }
     }
     const annotations = submitted ? { [ACTION_ANNOTATION]: submitted.actionId, [SUBMITTED_AT_ANNOTATION]: submitted.at } : {};
-    const outcome = await this.ctx.objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, annotations));
-    this.posted.delete(uid);
-    return outcome;
+    // `posted` keeps the action until the cache shows the PodCheckpoint: a reconcile of the node
+    // before the watch catches up must not post again.
+    return this.ctx.objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, annotations));
   }
 
   private async recover(podUID: string, log: Logger): Promise<{ actionId: string; at: string } | undefined> {

@@ -19,6 +19,8 @@ import { checkpointsByActionId } from './podcheckpoint.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
 import { checkpointsByPodUID, operatorCheckpoint } from './owned-objects.ts';
 import { restoresByCheckpoint } from './podrestore.ts';
+import { podsByNamespace } from './protection.ts';
+import { LabelRecoveryPoints, recoveryPointEvent } from '../protection/recovery-point.ts';
 import { pruneCheckpoints } from './retention.ts';
 
 export const disruptionRestoreReason = (reason: string | undefined): RestoreReason =>
@@ -30,7 +32,7 @@ export const disruptionTarget = (pod: Pod): { reason?: string | undefined } | un
 export function setupPodProtectionController(mgr: Manager, ctx: OperatorContext): void {
   const checkpoints = mgr.index(PodCheckpoints, checkpointsByPodUID, checkpointsByActionId);
   const evacuator = new Evacuator(ctx, checkpoints, (id) => checkpoints.byIndex(checkpointsByActionId, id).length > 0);
-  const reconciler = new PodProtectionReconciler(ctx, mgr.cache(Pods), checkpoints, mgr.index(PodRestores, restoresByCheckpoint), evacuator);
+  const reconciler = new PodProtectionReconciler(ctx, mgr.index(Pods, podsByNamespace), checkpoints, mgr.index(PodRestores, restoresByCheckpoint), evacuator);
   mgr
     .controller('pod-protection')
     .for(Pods, (e) => {
@@ -52,6 +54,9 @@ export class PodProtectionReconciler {
   private readonly seen = new Map<string, { uid: string; warned: string }>();
 
   private readonly evacuator: Evacuator;
+  private readonly recovery = new LabelRecoveryPoints();
+  /** When each namespace's label-protected recovery point was last computed (it is O(pods of the namespace)). */
+  private readonly recoveryLooked = new Map<string, number>();
 
   constructor(ctx: OperatorContext, pods: PodStore, checkpoints: PodCheckpointStore, restores: PodRestoreStore, evacuator: Evacuator) {
     this.ctx = ctx;
@@ -98,6 +103,7 @@ export class PodProtectionReconciler {
     }
 
     if (rule.labelHeartbeatMs === undefined) return undefined;
+    this.labelRecoveryPoint(pod.metadata.namespace ?? 'default');
     const beat = this.clock.check(pod, rule.labelHeartbeatMs);
     // Only a running pod has a process to checkpoint.
     if (beat.due && pod.status?.phase === 'Running') {
@@ -109,4 +115,25 @@ export class PodProtectionReconciler {
     await pruneCheckpoints(this.ctx.objects, this.restores, mine, this.ctx.config.labelHeartbeatKeepLast, log);
     return { requeueAfterMs: beat.nextInMs };
   }
+
+  /**
+   * The recovery point of a namespace's label-protected pods (metrics, policy "cedana.ai/labels"),
+   * at most every few seconds, with a Warning Event on each pod that has just passed its bound
+   * (twice its heartbeat label). Heartbeat requeues keep it current.
+   */
+  private labelRecoveryPoint(namespace: string): void {
+    const now = Date.now();
+    if ((this.recoveryLooked.get(namespace) ?? 0) > now - LABEL_RECOVERY_EVERY_MS) return;
+    this.recoveryLooked.set(namespace, now);
+    const pods = this.pods.byIndex(podsByNamespace, namespace).filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.ctx.protection.ruleFor(p)?.policy === undefined && this.ctx.protection.ruleFor(p) !== undefined);
+    const checkpoints = pods.flatMap((p) => this.checkpoints.byIndex(checkpointsByPodUID, p.metadata.uid ?? ''));
+    const { crossed } = this.recovery.update(namespace, pods, checkpoints, (p) => this.ctx.protection.ruleFor(p)?.labelHeartbeatMs, this.ctx.metrics, now);
+    for (const p of crossed) {
+      const pod = pods.find((q) => q.metadata.uid === p.uid);
+      const e = recoveryPointEvent(p);
+      if (pod) this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, e.type, e.reason, e.message);
+    }
+  }
 }
+
+const LABEL_RECOVERY_EVERY_MS = 5_000;

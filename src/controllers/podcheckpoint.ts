@@ -10,16 +10,19 @@ import { CHECKPOINT_CONDITIONS as C, CHECKPOINT_REASONS as R } from '../api/cond
 import { PodCheckpoints, Pods, type PodCheckpointStore, type PodStore } from '../api/kinds.ts';
 import { LABELS, NODE_ANNOTATION, Pod } from '../api/pod.ts';
 import { isPodCheckpointAction } from '../cedana/actions.ts';
+import { CedanaApiError } from '../cedana/errors.ts';
 import { CHECKPOINT_FINALIZER, PodCheckpoint, isJsonObjectString, type PodCheckpointStatus } from '../api/podcheckpoint.ts';
 import { defineIndex } from '../kube/cache.ts';
 import { statusCodeOf } from '../kube/clients.ts';
 import { condition, findCondition, type ConditionInput } from '../kube/conditions.ts';
 import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
+import { withRetryCap } from '../kube/workqueue.ts';
 import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
 import { ActionLifecycle } from './action-lifecycle.ts';
+import { isEvacuationCheckpoint } from './evacuation.ts';
 import type { OperatorContext } from './context.ts';
 import { ACTION_ANNOTATION, SUBMITTED_AT_ANNOTATION, isOperatorCheckpoint } from './owned-objects.ts';
-import { SKEW_MS, nowIso, pollDelay, stageStatus, triage, writeStatus } from './reconcile-kit.ts';
+import { CedanaRejection, SKEW_MS, nowIso, pollDelay, stageStatus, triage, writeStatus } from './reconcile-kit.ts';
 
 const PLURAL = 'podcheckpoints';
 
@@ -30,6 +33,9 @@ export function setupPodCheckpointController(mgr: Manager, ctx: OperatorContext)
   const reconciler = new PodCheckpointReconciler(ctx, mgr.index(PodCheckpoints, checkpointsByActionId), mgr.cache(Pods));
   mgr.controller('podcheckpoint').for(PodCheckpoints, specOrLifecycleChanged).reads(Pods).complete(reconciler);
 }
+
+/** The longest wait between two tries of an evacuation checkpoint (the notice is 30 s to 2 min). */
+export const EVACUATION_RETRY_CAP_MS = 5_000;
 
 /** Upload attempts within one reconcile before the key is requeued: polling does not wait for them. */
 const UPLOAD_ATTEMPTS = 3;
@@ -57,9 +63,19 @@ export class PodCheckpointReconciler {
     );
   }
 
-  async reconcile(key: string, { log, signal }: ReconcileContext): Promise<ReconcileResult | undefined> {
-    let pc = this.checkpoints.get(key);
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const pc = this.checkpoints.get(key);
     if (!pc) return undefined; // deleted: nothing to do
+    try {
+      return await this.drive(pc, ctx);
+    } catch (err) {
+      // A checkpoint racing a termination notice retries within seconds, not minutes.
+      throw isEvacuationCheckpoint(pc) || pc.metadata.labels?.[LABELS.trigger] === 'early' ? withRetryCap(err, EVACUATION_RETRY_CAP_MS) : err;
+    }
+  }
+
+  private async drive(cached: PodCheckpoint, { log, signal }: ReconcileContext): Promise<ReconcileResult | undefined> {
+    let pc = cached;
     if (pc.metadata.deletionTimestamp) {
       await this.finalize(pc, log, signal);
       return undefined;
@@ -154,24 +170,40 @@ export class PodCheckpointReconciler {
       intent: where,
       recover: () => this.recoverLostSubmission(pc, podUID, signal),
       post: () =>
-        this.ctx.cedana.checkpointPod(
-          {
-            pod_name: pc.spec.podName,
-            pod_id: podUID,
-            namespace: pc.metadata.namespace ?? 'default',
-            cluster_id: this.ctx.config.clusterId,
-            kind: pc.spec.kind,
-            reason: pc.spec.reason,
-            overrides: this.overrides(pc),
-          },
-          { signal },
-        ),
+        this.ctx.cedana
+          .checkpointPod(
+            {
+              pod_name: pc.spec.podName,
+              pod_id: podUID,
+              namespace: pc.metadata.namespace ?? 'default',
+              cluster_id: this.ctx.config.clusterId,
+              kind: pc.spec.kind,
+              reason: pc.spec.reason,
+              overrides: this.overrides(pc),
+            },
+            { signal },
+          )
+          .catch((err: unknown) => {
+            throw this.explainUnsynced(err, pod);
+          }),
       log,
     });
     if (!submitted) return undefined;
     log.info({ actionId: submitted.actionId, podUID }, 'checkpoint submitted to Cedana');
     if (!isOperatorCheckpoint(pc)) this.ctx.events.record(pc, 'Normal', 'Submitted', `Checkpoint of pod ${pc.spec.podName} submitted to Cedana (action ${submitted.actionId})`);
     return this.staged(submitted.obj, submitted.actionId, nowIso(), where);
+  }
+
+  /**
+   * Cedana's cluster sync lags a new pod: its 404 "Failed to find checkpointable resource" for a pod
+   * younger than --cedana-sync-window is worth a retry; for an older one it fails, saying why.
+   */
+  private explainUnsynced(err: unknown, pod: Pod): unknown {
+    if (!(err instanceof CedanaApiError) || !err.isUnsyncedPod) return err;
+    const created = pod.metadata.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : NaN;
+    const ageMs = Date.now() - created;
+    if (ageMs < this.ctx.config.cedanaSyncWindow) return new Error(`Cedana has not seen pod ${pod.metadata.name} yet (it started ${Math.round(ageMs / 1000)}s ago; its cluster sync lags); retrying`, { cause: err });
+    return new CedanaRejection(`Cedana has not seen pod ${pod.metadata.name} (started ${Number.isNaN(ageMs) ? 'at an unknown time' : `${Math.round(ageMs / 1000)}s ago`}, beyond the ${Math.round(this.ctx.config.cedanaSyncWindow / 1000)}s sync window): ${err.apiMessage ?? err.message}`);
   }
 
   private staged(pc: PodCheckpoint, actionId: string, submittedAt: string, where: Partial<PodCheckpointStatus>): PodCheckpoint {
@@ -257,7 +289,7 @@ export class PodCheckpointReconciler {
   private async poll(pc: PodCheckpoint, o: { staged: boolean; uploadPending: boolean }, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const status = pc.status ?? {};
     const outcome = await this.lifecycle.poll(pc, status.actionId ?? '', R.CheckpointFailed, log, signal);
-    if (outcome.kind === 'failed') return undefined;
+    if (outcome.kind === 'failed' || outcome.kind === 'unknown') return undefined; // unknown: only restores ask for it
     if (outcome.kind === 'ready') {
       await this.ready(pc, log);
       return o.uploadPending ? { requeueAfterMs: this.ctx.config.pollInterval } : undefined;

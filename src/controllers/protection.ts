@@ -31,7 +31,10 @@ export class Protection {
   private readonly policies: CheckpointPolicyStore;
   private readonly minHeartbeatMs: number;
   /** `policies` must have policiesByNamespace registered. */
-  constructor(policies: CheckpointPolicyStore, minHeartbeatMs: number) {
+  /** false: Cedana's own controller acts on its labels (--cedana-labels=ignore); only policies protect here. */
+  private readonly honourLabels: boolean;
+  constructor(policies: CheckpointPolicyStore, minHeartbeatMs: number, honourLabels = true) {
+    this.honourLabels = honourLabels;
     this.policies = policies;
     this.minHeartbeatMs = minHeartbeatMs;
   }
@@ -54,6 +57,7 @@ export class Protection {
       const t = policy.spec.onNodeTermination;
       return { policy, checkpoint: t.checkpoint, restore: t.restore, kind: t.kind, labelHeartbeatMs: undefined };
     }
+    if (!this.honourLabels) return undefined;
     const labels = this.readLabels(pod);
     if (!labels.nodeRestore && labels.heartbeatMs === undefined) return undefined;
     return { policy: undefined, checkpoint: labels.nodeRestore, restore: labels.nodeRestore, kind: 'simple', labelHeartbeatMs: labels.heartbeatMs };
@@ -61,7 +65,7 @@ export class Protection {
 
   /** What is wrong with the pod's Cedana labels, one line each (empty when nothing is). */
   labelProblems(pod: Pod): string[] {
-    return this.readLabels(pod).problems;
+    return this.honourLabels ? this.readLabels(pod).problems : [];
   }
 
   private readLabels(pod: Pod): { nodeRestore: boolean; heartbeatMs: number | undefined; problems: string[] } {

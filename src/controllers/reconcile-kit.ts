@@ -61,10 +61,16 @@ export async function patchStatusFields(objects: CustomObjects, plural: string, 
   }
 }
 
+/** A refusal that retrying will not change, said in our own words (triage: permanent). */
+export class CedanaRejection extends Error {
+  override name = 'CedanaRejection';
+}
+
 export type Triage = { kind: 'permanent'; message: string } | { kind: 'transient'; message: string };
 
 /** 4xx that will not heal is permanent; 5xx, 429, timeouts and network errors are transient. */
 export function triage(err: unknown): Triage {
+  if (err instanceof CedanaRejection) return { kind: 'permanent', message: err.message };
   if (err instanceof CedanaApiError) {
     const message = err.apiMessage ?? err.message;
     return err.retryable ? { kind: 'transient', message: err.message } : { kind: 'permanent', message };

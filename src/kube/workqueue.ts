@@ -24,6 +24,14 @@ export interface WorkQueueOptions {
   onDepth?: (depth: number) => void;
 }
 
+const isPowerOfTen = (n: number): boolean => n >= 1 && 10 ** Math.round(Math.log10(n)) === n;
+
+/** Caps the backoff of the failure this error causes (e.g. a checkpoint racing a termination notice). */
+export function withRetryCap<E>(err: E, capMs: number): E {
+  if (err !== null && typeof err === 'object') Object.assign(err, { retryCapMs: capMs });
+  return err;
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -78,10 +86,10 @@ export class WorkQueue {
    * Requeue after a failure: base·2ⁿ with jitter, n the key's consecutive failures, but never
    * sooner than the server asked (an error's `retryAfterMs`, e.g. from a 429's Retry-After).
    */
-  addRateLimited(key: string, minDelayMs = 0): number {
+  addRateLimited(key: string, minDelayMs = 0, maxDelayMs = Infinity): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = Math.max(minDelayMs, jittered(exponentialDelay(this.backoff, n)));
+    const delay = Math.max(minDelayMs, Math.min(maxDelayMs, jittered(exponentialDelay(this.backoff, n))));
     this.addAfter(key, delay);
     return delay;
   }
@@ -133,10 +141,14 @@ export class WorkQueue {
         this.opts.onResult?.(result?.requeueAfterMs !== undefined ? 'requeue' : 'success', performance.now() - started);
       } catch (err) {
         const kind = this.opts.classify?.(err) ?? 'error';
-        const retryAfter = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-        const delayMs = this.addRateLimited(key, typeof retryAfter === 'number' ? retryAfter : 0);
-        if (kind === 'conflict') this.opts.logger.debug({ key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'write conflict; retrying from the fresh cache');
-        else this.opts.logger.warn({ err, key, queue: this.opts.name, retryInMs: Math.round(delayMs) }, 'reconcile failed; retrying with backoff');
+        const { retryAfterMs, retryCapMs } = (err ?? {}) as { retryAfterMs?: unknown; retryCapMs?: unknown };
+        const delayMs = this.addRateLimited(key, typeof retryAfterMs === 'number' ? retryAfterMs : 0, typeof retryCapMs === 'number' ? retryCapMs : Infinity);
+        const failures = this.failuresOf(key);
+        const fields = { key, queue: this.opts.name, retryInMs: Math.round(delayMs), failures };
+        if (kind === 'conflict') this.opts.logger.debug(fields, 'write conflict; retrying from the fresh cache');
+        // A key that keeps failing (an outage) is one warning at the 1st, 10th, 100th... failure, not one per retry.
+        else if (isPowerOfTen(failures)) this.opts.logger.warn({ err, ...fields }, failures === 1 ? 'reconcile failed; retrying with backoff' : `reconcile failed ${String(failures)} times in a row; still retrying`);
+        else this.opts.logger.debug({ err, ...fields }, 'reconcile failed again; retrying with backoff');
         this.opts.onResult?.(kind, performance.now() - started);
       } finally {
         this.processing.delete(key);

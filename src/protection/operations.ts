@@ -63,6 +63,8 @@ export interface CedanaProbeOptions {
   intervalMs?: number;
   /** Stops the probe. */
   signal: AbortSignal;
+  /** Each probe's outcome: `tokenRejected` (401) is what keeps the operator unready. */
+  onResult?: (r: { up: boolean; tokenRejected: boolean }) => void;
 }
 
 /**
@@ -76,14 +78,17 @@ export async function startCedanaProbe(o: CedanaProbeOptions): Promise<void> {
   const probe = async (): Promise<void> => {
     let up = false;
     let why = '';
+    let tokenRejected = false;
     try {
       await o.cedana.getUser({ signal: o.signal });
       up = true;
     } catch (err) {
       if (o.signal.aborted) return;
       why = err instanceof CedanaApiError ? err.message : String(err);
+      tokenRejected = err instanceof CedanaApiError && err.isTokenRejected;
     }
     o.metrics.cedanaUp.set(up ? 1 : 0);
+    o.onResult?.({ up, tokenRejected });
     // Log transitions only: a probe every 30 s must not fill the log while Cedana is down.
     if (last !== up && up) o.log.info('Cedana API reachable, token accepted');
     if (last !== up && !up) o.log.warn({ reason: why }, 'Cedana API unreachable or token rejected');

@@ -240,7 +240,7 @@ const fullValues = (overrides: Record<string, unknown> = {}) => ({
     timeout: '5s',
     ca: { bundle: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
   },
-  operator: { watchNamespaces: ['team-a', 'team-b'], workers: 4, logLevel: 'debug', leaderElection: { leaseName: 'my-lease' } },
+  operator: { watchNamespaces: ['team-a', 'team-b'], workers: 4, logLevel: 'debug', cedanaLabels: 'honour', leaderElection: { leaseName: 'my-lease' } },
   nodeTermination: { taints: ['example.com/going-away', 'other=yes'], earlyTaints: [], notReadyGrace: '2m', concurrency: 8, minHeartbeatInterval: '30s', labelHeartbeatKeepLast: 5 },
   replicaCount: 3,
   podAntiAffinity: 'hard',
@@ -304,6 +304,7 @@ describe('helm lint and template', () => {
       TERMINATION_CONCURRENCY: '32',
       MIN_HEARTBEAT_INTERVAL: '1m',
       LABEL_HEARTBEAT_KEEP_LAST: '3',
+      CEDANA_LABELS: 'ignore', // Cedana's chart always runs Cedana's controller, which acts on its labels
       WEBHOOK: 'true',
       WEBHOOK_BIND_ADDRESS: ':9443',
       WEBHOOK_CERT_MODE: 'self',
@@ -352,6 +353,7 @@ describe('helm lint and template', () => {
       TERMINATION_CONCURRENCY: '8',
       MIN_HEARTBEAT_INTERVAL: '30s',
       LABEL_HEARTBEAT_KEEP_LAST: '5',
+      CEDANA_LABELS: 'honour',
       EXTRA: 'x',
     });
     // An empty list leaves the operator's built-in one.
@@ -365,6 +367,30 @@ describe('helm lint and template', () => {
 
     const noCrds = await template('x', 'ops', [valuesFile('nocrds', { crds: { enabled: false } })]);
     expect(noCrds.filter((d) => d.kind === 'CustomResourceDefinition')).toEqual([]);
+  });
+
+  it("reads Cedana's own chart's Secret and ConfigMap with cedana.fromCedanaChart: the token as a file, RBAC unchanged", async () => {
+    const docs = await template('cedana-operator', 'cedana-system', [valuesFile('fromcedana', { cedana: { fromCedanaChart: { enabled: true } } })]);
+    const deploy = one(docs, 'Deployment');
+    const c = container(deploy);
+    const env = envOf(c);
+    expect(env.CEDANA_URL).toEqual({ configMapKeyRef: { name: 'cedana-config', key: 'url' } });
+    expect(env.CEDANA_CLUSTER_ID).toEqual({ configMapKeyRef: { name: 'cedana-config', key: 'cluster-id' } });
+    expect(env.CEDANA_AUTH_TOKEN).toBeUndefined();
+    expect(c.args).toContain('--cedana-token-file=/var/run/secrets/cedana/token');
+    expect((deploy as unknown as V1Deployment).spec?.template.spec?.volumes).toContainEqual({ name: 'cedana-token', secret: { secretName: 'cedana-secrets', defaultMode: 0o444, items: [{ key: 'auth-token', path: 'token' }] } });
+    expect(docs.filter((d) => d.kind === 'Secret')).toEqual([]); // Cedana's chart owns it
+    // The kubelet reads Cedana's objects, not the operator: the same rules as with its own Secret.
+    const byDefault = await template('cedana-operator', 'cedana-system');
+    for (const kind of ['ClusterRole', 'Role']) expect(docs.filter((d) => d.kind === kind)).toEqual(byDefault.filter((d) => d.kind === kind));
+
+    // Other names (Cedana's config.preExistingSecret names both objects), and values that still win.
+    const named = await template('x', 'ops', [
+      valuesFile('fromcedana-named', { cedana: { url: 'https://acme.cedana.ai/v1', fromCedanaChart: { enabled: true, secretName: 'cedana-secret-user', tokenKey: 'token', configMapName: 'cedana-secret-user', clusterIdKey: 'cid' } } }),
+    ]);
+    const n = container(one(named, 'Deployment'));
+    expect(envOf(n)).toMatchObject({ CEDANA_URL: 'https://acme.cedana.ai/v1', CEDANA_CLUSTER_ID: { configMapKeyRef: { name: 'cedana-secret-user', key: 'cid' } } });
+    expect((one(named, 'Deployment') as unknown as V1Deployment).spec?.template.spec?.volumes).toContainEqual({ name: 'cedana-token', secret: { secretName: 'cedana-secret-user', defaultMode: 0o444, items: [{ key: 'token', path: 'token' }] } });
   });
 
   it('refuses bad values with a message naming them: the schema (types, unknown keys) and the cross-checks', async () => {
@@ -385,6 +411,12 @@ describe('helm lint and template', () => {
     expect(await refused('--set', 'operator.leaderElection.enabled=false')).toContain('operator.leaderElection.enabled must be true when replicaCount > 1');
     expect(await refused('--set', 'cedana.authToken=t')).toContain('cedana.url and cedana.clusterId are required with cedana.authToken');
     expect(await refused('--set', 'cedana.authToken=t', '--set', 'cedana.existingSecret=s')).toContain('give the token in one place only');
+    for (const other of ['cedana.existingSecret=s', 'cedana.authToken=t']) {
+      expect(await refused('--set', 'cedana.fromCedanaChart.enabled=true', '--set', other, '--set', 'cedana.url=https://a', '--set', 'cedana.clusterId=c')).toContain(
+        "cedana.fromCedanaChart.enabled reads the token from Cedana's Secret: leave cedana.authToken and cedana.existingSecret empty",
+      );
+    }
+    expect(await refused('--set', 'operator.cedanaLabels=honor')).toContain("at '/operator/cedanaLabels'");
     expect(await refused('--set', 'serviceAccount.create=false')).toContain('serviceAccount.name is required');
   });
 });
@@ -552,7 +584,8 @@ describe('a release, and the operator under its ServiceAccount', () => {
   // On the local cluster the release adopts the CRDs the harness applied, and so installs, upgrades and keeps them.
   const manageCrds = !externalCluster;
 
-  const helmValues = () => ({ cedana: { url: sim.url, clusterId: CLUSTER_ID, authToken: TOKEN }, crds: { enabled: manageCrds } });
+  // The settings as Cedana's own chart leaves them (Secret cedana-secrets, ConfigMap cedana-config), read from there.
+  const helmValues = () => ({ cedana: { fromCedanaChart: { enabled: true } }, crds: { enabled: manageCrds } });
 
   beforeAll(async () => {
     releaseNs = await createTestNamespace('chart-release');
@@ -565,6 +598,10 @@ describe('a release, and the operator under its ServiceAccount', () => {
         await ok('kubectl', ['label', '--overwrite', 'crd', crd, 'app.kubernetes.io/managed-by=Helm']);
       }
     }
+    // What Cedana's chart (cedana/cedana-helm-charts, cedana-helm/templates/secrets.yaml, configmap.yaml) creates, the keys this chart reads.
+    const core = kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({ namespace: releaseNs.name, body: { metadata: { name: 'cedana-secrets' }, type: 'Opaque', stringData: { 'auth-token': TOKEN, 'aws-secret-access-key': '' } } });
+    await core.createNamespacedConfigMap({ namespace: releaseNs.name, body: { metadata: { name: 'cedana-config' }, data: { url: sim.url, 'cluster-id': CLUSTER_ID, address: '0.0.0.0:8080', protocol: 'tcp' } } });
     await ok('helm', ['install', release, CHART, '--namespace', releaseNs.name, '-f', valuesFile('release', helmValues()), '--wait', '--timeout', '120s']);
   }, 240_000);
   afterAll(async () => {
@@ -598,6 +635,7 @@ describe('a release, and the operator under its ServiceAccount', () => {
     expect(await ok('helm', ['status', release, '--namespace', releaseNs.name])).toContain('STATUS: deployed');
     const notes = await ok('helm', ['get', 'notes', release, '--namespace', releaseNs.name]);
     expect(notes).toContain(`kubectl -n ${releaseNs.name} rollout status deployment/${release}`);
+    expect(notes).toContain('Secret cedana-secrets (key auth-token), and from the ConfigMap cedana-config the URL (key url) and the cluster id (key cluster-id)');
   });
 
   it('cluster-wide: the operator under the chart ServiceAccount checkpoints and restores', async () => {
@@ -616,6 +654,7 @@ describe('a release, and the operator under its ServiceAccount', () => {
     for (const denied of [
       { verb: 'list', resource: 'secrets' },
       { verb: 'get', resource: 'secrets', namespace: releaseNs.name, name: `${release}-credentials` },
+      { verb: 'get', resource: 'secrets', namespace: releaseNs.name, name: 'cedana-secrets' }, // the kubelet reads Cedana's, not the operator
       { verb: 'get', resource: 'secrets', namespace: workNs.name },
       { verb: 'create', resource: 'pods', namespace: workNs.name },
       { verb: 'delete', resource: 'pods', namespace: workNs.name },
@@ -646,12 +685,14 @@ describe('a release, and the operator under its ServiceAccount', () => {
       const s = await core.readNamespacedSecret({ name, namespace: releaseNs.name });
       return Buffer.from(s.data?.[key] ?? '', 'base64').toString();
     };
+    const configMapValue = async (name: string, key: string): Promise<string> => (await core.readNamespacedConfigMap({ name, namespace: releaseNs.name })).data?.[key] ?? '';
     const env: Record<string, string> = { ...image.env };
     for (const e of c.env ?? []) {
       if (e.value !== undefined) env[e.name] = e.value;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = releaseNs.name;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = 'image-test-pod';
       else if (e.valueFrom?.secretKeyRef) env[e.name] = await secretValue(e.valueFrom.secretKeyRef.name ?? '', e.valueFrom.secretKeyRef.key);
+      else if (e.valueFrom?.configMapKeyRef) env[e.name] = await configMapValue(e.valueFrom.configMapKeyRef.name ?? '', e.valueFrom.configMapKeyRef.key);
       else throw new Error(`env ${e.name}: a source this test cannot resolve`);
     }
     for (const m of c.volumeMounts ?? []) {
@@ -688,7 +729,7 @@ describe('a release, and the operator under its ServiceAccount', () => {
       const url = await waitFor(() => /"http":"(http:\/\/[^"]+)"/.exec(out)?.[1], { what: `the operator to start; output so far:\n${out}`, timeoutMs: 60_000 });
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { what: 'readyz (caches synced under the ServiceAccount)', timeoutMs: 30_000 });
-      await waitFor(() => out.includes('controllers running'), { what: 'the image process to take the Lease', timeoutMs: 30_000 });
+      await waitFor(() => out.includes('"msg":"became leader"'), { what: 'the image process to take the Lease', timeoutMs: 30_000 });
       expect(await (await fetch(`${url}/metrics`)).text()).toContain('cedana_operator_leader 1');
       if ('uid' in asUser) expect(readFileSync(`/proc/${String(proc.pid)}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${String(image.uid)}\\s`, 'm'));
     } finally {

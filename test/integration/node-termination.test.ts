@@ -63,10 +63,12 @@ describe('node termination', () => {
     }, { what: '3 Succeeded restores', timeoutMs: 60_000 });
     expect(restores.every((r) => r.spec.reason === 'nodeTermination')).toBe(true);
     for (const name of ['k-0', 'k-1', 'k-2']) {
+      const restoredName = (restores.find((r) => r.metadata.labels?.['cedana.ai/pod'] === name)?.status?.restoredPod as { name?: string } | undefined)?.name ?? '';
+      expect(restoredName).toMatch(new RegExp(`^${name}-restored-[0-9a-f]{5}$`));
       const pod = await waitFor(async () => {
-        const p = await api().core.readNamespacedPod({ namespace: ns.name, name: `${name}-restored` });
+        const p = await api().core.readNamespacedPod({ namespace: ns.name, name: restoredName });
         return p.status?.phase === 'Running' ? p : undefined;
-      }, { what: `${name}-restored running` });
+      }, { what: `${restoredName} running` });
       expect(pod.spec?.nodeName).not.toBe(a);
     }
     for (const uid of uids) expect(sim.stats().checkpointActionsByPod[uid]).toHaveLength(1);

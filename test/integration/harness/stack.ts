@@ -36,6 +36,8 @@ export function testConfig(sim: RunningSimulator, namespace: string, overrides: 
     leaseNamespace: namespace,
     identity: `in-process-${String(process.pid)}`,
     httpBindAddress: '127.0.0.1:0',
+    // The tests play Cedana's side themselves: no Cedana controller acts on its labels here.
+    cedanaLabels: 'honour',
     ...overrides,
   });
 }
@@ -57,7 +59,7 @@ export interface OperatorProcess {
 }
 
 /** `cedana-operator run` as its own process, configured through flags and env like a Deployment. */
-export function spawnOperator(sim: RunningSimulator, namespace: string, identity: string, extraArgs: string[] = []): OperatorProcess {
+export function spawnOperator(sim: RunningSimulator, namespace: string, identity: string, extraArgs: string[] = [], env: Record<string, string> = {}): OperatorProcess {
   const args = [
     'run',
     `--cedana-url=${sim.url}`,
@@ -69,11 +71,12 @@ export function spawnOperator(sim: RunningSimulator, namespace: string, identity
     `--lease-namespace=${namespace}`,
     `--identity=${identity}`,
     '--http-bind-address=127.0.0.1:0',
+    '--cedana-labels=honour',
     `--kubeconfig=${kubeconfigPath()}`,
     ...extraArgs,
   ];
   const proc = spawn(join(repoRoot, 'bin/cedana-operator'), args, {
-    env: { ...process.env, CEDANA_AUTH_TOKEN: TOKEN, LOG_LEVEL: 'info' },
+    env: { ...process.env, CEDANA_AUTH_TOKEN: TOKEN, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CedanaApiError } from '../../../src/cedana/errors.ts';
-import { WorkQueue, type ReconcileResult } from '../../../src/kube/workqueue.ts';
+import { WorkQueue, withRetryCap, type ReconcileResult } from '../../../src/kube/workqueue.ts';
 
 type Outcome = 'success' | 'requeue' | 'error' | 'conflict';
 
@@ -183,6 +183,41 @@ describe('WorkQueue', () => {
     expect(calls).toBe(3);
     expect(outcomes).toEqual(['conflict', 'conflict', 'success']);
     expect(q.failuresOf('a')).toBe(0);
+  });
+
+  it('caps the backoff of an error that says so (withRetryCap), whatever the failure count', async () => {
+    const times: number[] = [];
+    const start = Date.now();
+    const q = new WorkQueue({
+      name: 'capped',
+      workers: 1,
+      backoff: { baseMs: 1_000, maxMs: 300_000 },
+      logger: pino({ level: 'silent' }),
+      handler: () => {
+        times.push(Date.now() - start);
+        return Promise.reject(withRetryCap(new Error('Cedana 503'), 50));
+      },
+    });
+    queues.push(q);
+    q.start();
+    q.add('a');
+    await tick(400);
+    // Uncapped, the second try alone would wait ~1 s; capped, every wait is at most 50 ms.
+    expect(times.length).toBeGreaterThanOrEqual(7);
+    for (let i = 1; i < times.length; i++) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeLessThanOrEqual(50);
+  });
+
+  it('warns at the 1st, 10th and 100th consecutive failure of a key, not at every retry', async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(String((JSON.parse(line) as { msg: string }).msg)) });
+    const q = new WorkQueue({ name: 'noisy', workers: 1, backoff: { baseMs: 1, maxMs: 1 }, logger, handler: () => Promise.reject(new Error('apiserver down')) });
+    queues.push(q);
+    q.start();
+    q.add('a');
+    await tick(500);
+    expect(q.failuresOf('a')).toBeGreaterThan(100);
+    expect(q.failuresOf('a')).toBeLessThan(1000);
+    expect(warnings).toEqual(['reconcile failed; retrying with backoff', 'reconcile failed 10 times in a row; still retrying', 'reconcile failed 100 times in a row; still retrying']);
   });
 
   it('keeps the earliest of several addAfter delays for a key', async () => {
