@@ -46,9 +46,23 @@ app.kubernetes.io/part-of: cedana
 {{- end }}
 {{- end }}
 
-{{/* The Secret with the Cedana token (and, where the values leave them empty, the URL and cluster id). */}}
+{{/* The Secret with the Cedana token: Cedana's own chart's (cedana.fromCedanaChart), or the operator's, which
+also holds the URL and cluster id where the values leave them empty. */}}
 {{- define "cedana-operator.secretName" -}}
+{{- if .Values.cedana.fromCedanaChart.enabled }}
+{{- .Values.cedana.fromCedanaChart.secretName }}
+{{- else }}
 {{- default (printf "%s-credentials" (include "cedana-operator.fullname" .)) .Values.cedana.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{/* The token's key in that Secret. */}}
+{{- define "cedana-operator.tokenKey" -}}
+{{- if .Values.cedana.fromCedanaChart.enabled }}
+{{- .Values.cedana.fromCedanaChart.tokenKey }}
+{{- else -}}
+CEDANA_AUTH_TOKEN
+{{- end }}
 {{- end }}
 
 {{- define "cedana-operator.image" -}}
@@ -79,6 +93,9 @@ app.kubernetes.io/part-of: cedana
 {{- end }}
 {{- if and .Values.cedana.authToken .Values.cedana.existingSecret }}
 {{- fail "cedana.authToken and cedana.existingSecret are both set: give the token in one place only" }}
+{{- end }}
+{{- if and .Values.cedana.fromCedanaChart.enabled (or .Values.cedana.authToken .Values.cedana.existingSecret) }}
+{{- fail "cedana.fromCedanaChart.enabled reads the token from Cedana's Secret: leave cedana.authToken and cedana.existingSecret empty" }}
 {{- end }}
 {{- if and .Values.cedana.authToken (not (and .Values.cedana.url .Values.cedana.clusterId)) }}
 {{- fail "cedana.url and cedana.clusterId are required with cedana.authToken: the Secret the chart creates holds only the token" }}

@@ -95,6 +95,13 @@ describe('values.schema.json', () => {
     ['podAnnotations', { a: 1 }, '/podAnnotations/a'],
     ['extraEnv', [{ value: 'x' }], '/extraEnv/0'],
     ['crds.keep', 'true', '/crds/keep'],
+    ['cedana.fromCedanaChart.enabled', 'true', '/cedana/fromCedanaChart/enabled'],
+    ['cedana.fromCedanaChart.secretName', 'Cedana_Secrets', '/cedana/fromCedanaChart/secretName'],
+    ['cedana.fromCedanaChart.configMapName', '', '/cedana/fromCedanaChart/configMapName'],
+    ['cedana.fromCedanaChart.tokenKey', 'auth token', '/cedana/fromCedanaChart/tokenKey'],
+    ['cedana.fromCedanaChart.urlKey', '', '/cedana/fromCedanaChart/urlKey'],
+    ['operator.cedanaLabels', 'honor', '/operator/cedanaLabels'],
+    ['operator.cedanaLabels', true, '/operator/cedanaLabels'],
   ];
   it.each(bad)('refuses %s = %j, naming it', (path, value, where) => {
     const errors = errorsFor(withValue(path, value));
@@ -102,7 +109,7 @@ describe('values.schema.json', () => {
     expect(errors.map((e) => e.instancePath)).toContain(where);
   });
 
-  it.each([['replicas'], ['cedana.token'], ['operator.namespaces'], ['metrics.service.typo'], ['crds.install']])('refuses the unknown key %s', (path) => {
+  it.each([['replicas'], ['cedana.token'], ['operator.namespaces'], ['metrics.service.typo'], ['crds.install'], ['cedana.fromCedanaChart.secret']])('refuses the unknown key %s', (path) => {
     const errors = errorsFor(withValue(path, 1));
     expect(errors.find((e) => e.keyword === 'additionalProperties')?.params).toEqual({ additionalProperty: path.split('.').at(-1) });
   });
@@ -115,6 +122,8 @@ describe('values.schema.json', () => {
       ['nodeTermination.taints', ['karpenter.sh/disruption=disrupting', 'ToBeDeletedByClusterAutoscaler']],
       ['operator.pollInterval', '1m30s'],
       ['image.digest', `sha256:${'a'.repeat(64)}`],
+      ['operator.cedanaLabels', 'honour'],
+      ['cedana.fromCedanaChart', { enabled: true, secretName: 'cedana-secret-user', tokenKey: 'auth-token', configMapName: 'cedana-secret-user', urlKey: 'url', clusterIdKey: 'cluster-id' }],
     ] as const) {
       expect(errorsFor(withValue(path, value)), path).toEqual([]);
     }
