@@ -243,7 +243,10 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 export const c = (type: string, status: 'True' | 'False' | 'Unknown', reason: string): string => `${type}=${status}/${reason}`;
 const condKey = (x: Condition): string => c(x.type, x.status, x.reason);
 
-export class FakeObjects implements Pick<CustomObjects, 'patchStatus' | 'setFinalizers' | 'create' | 'createIfAbsent' | 'delete'> {
+/** Every writer of CustomObjects the reconcilers use. */
+export type ObjectsUsed = Pick<CustomObjects, 'patchStatus' | 'setFinalizers' | 'create' | 'createIfAbsent' | 'delete'>;
+
+export class FakeObjects implements ObjectsUsed {
   readonly writes: Write[] = [];
   /** The apiserver's copy of every object of ours, by plural/namespace/name. */
   readonly server = new Map<string, Raw>();
@@ -490,7 +493,7 @@ export function makeEnv(world: World, indexes: Indexes, o: { script?: CedanaScri
     cedana: client,
     actions: new ActionDirectory(client),
     core: core as Pick<CoreV1Api, 'readNamespacedPod'> as CoreV1Api,
-    objects: objects as Pick<CustomObjects, 'patchStatus'> as CustomObjects,
+    objects: objects as ObjectsUsed as CustomObjects,
     events: events as Pick<EventRecorder, 'record'> as EventRecorder,
     metrics,
     protection: new Protection(policies, config.minHeartbeatInterval),
