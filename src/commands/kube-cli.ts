@@ -329,8 +329,11 @@ export async function follow<T>(o: FollowOptions<T>): Promise<{ last: T | undefi
         },
       );
     } catch (err) {
+      // Not allowed to watch (get alone is not enough), or the kind is not served: retrying cannot help.
+      const code = statusCode(err);
+      if (code === 401 || code === 403 || code === 404) throw err;
       // 410: the resourceVersion is too old, list again at once; otherwise the next GET says what is wrong.
-      if (!finished() && statusCode(err) !== 410) await sleep(500, undefined, { signal }).catch(() => undefined);
+      if (!finished() && code !== 410) await sleep(500, undefined, { signal }).catch(() => undefined);
     }
   }
   return { last, done };

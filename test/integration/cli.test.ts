@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
@@ -208,19 +209,25 @@ describe('cedana-operator checkpoint, restore and status', () => {
       expect(restores.items.filter((r) => r.spec.checkpointRef?.name === 'ghost-ckpt' || r.spec.checkpointRef?.name === 'nope')).toEqual([]);
     });
 
-    it('a namespace without access (403), for each command', async () => {
-      // A service account with no RBAC at all: authenticated, allowed nothing.
+    /** A kubeconfig for a new service account of the test namespace; the caller removes `dir`. */
+    const serviceAccountKubeconfig = async (name: string): Promise<{ dir: string; path: string }> => {
       const { core } = api();
-      await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'nobody' } } });
-      const token = (await core.createNamespacedServiceAccountToken({ namespace: ns.name, name: 'nobody', body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token ?? '';
+      await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name } } });
+      const token = (await core.createNamespacedServiceAccountToken({ namespace: ns.name, name, body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token ?? '';
       expect(token).not.toBe('');
       const kc = kubeConfig();
       const doc = JSON.parse(kc.exportConfig()) as { users: { name: string; user: Record<string, unknown> }[] };
       const user = kc.getCurrentUser()?.name;
       for (const u of doc.users) if (u.name === user) u.user = { token };
-      const dir = mkdtempSync(join(tmpdir(), 'cli-nobody-'));
+      const dir = mkdtempSync(join(tmpdir(), `cli-${name}-`));
       const path = join(dir, 'kubeconfig');
       writeFileSync(path, JSON.stringify(doc));
+      return { dir, path };
+    };
+
+    it('a namespace without access (403), for each command', async () => {
+      // A service account with no RBAC at all: authenticated, allowed nothing.
+      const { dir, path } = await serviceAccountKubeconfig('nobody');
       try {
         const ck = await cli(['checkpoint', 'trainer-0', '-n', ns.name, '--kubeconfig', path]);
         expect(ck.code).toBe(1);
@@ -231,6 +238,35 @@ describe('cedana-operator checkpoint, restore and status', () => {
         const st = await cli(['status', '-n', ns.name, '--kubeconfig', path]);
         expect(st.code).toBe(1);
         expect(oneLine(st)).toMatch(new RegExp(`^cedana-operator status: no access: cannot list \\S+ in namespace ${ns.name} \\(.*forbidden.*\\)$`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('allowed to create but not to watch: --wait says so at once instead of waiting', async () => {
+      const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace: ns.name,
+        body: {
+          metadata: { name: 'create-only' },
+          rules: [
+            { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+            { apiGroups: ['cedana.ai'], resources: ['podcheckpoints'], verbs: ['create', 'get'] },
+          ],
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns.name,
+        body: { metadata: { name: 'create-only' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'create-only' }, subjects: [{ kind: 'ServiceAccount', name: 'creator', namespace: ns.name }] },
+      });
+      const { dir, path } = await serviceAccountKubeconfig('creator');
+      try {
+        const started = Date.now();
+        const run = await cli(['checkpoint', 'trainer-0', '-n', ns.name, '--wait', '--kubeconfig', path]);
+        expect(Date.now() - started).toBeLessThan(30_000);
+        expect(run.code).toBe(1);
+        expect(createdName(run.stdout, 'podcheckpoint')).toMatch(/^trainer-0-ckpt-/);
+        expect(run.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(new RegExp(`^cedana-operator checkpoint: no access: cannot watch podcheckpoints in namespace ${ns.name} `))]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
