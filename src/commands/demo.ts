@@ -1,7 +1,10 @@
 // `cedana-operator demo`: the whole story on this machine. A local control plane (etcd,
 // kube-apiserver, scheduler, controller manager, kwok fake nodes), the Cedana API simulator
-// playing Cedana and its in-cluster agents, and the operator. It checkpoints a pod, loses the pod,
-// restores it, and narrates each step. Everything it started stops when it ends (or on Ctrl-C).
+// playing Cedana and its in-cluster agents, and the operator with its eviction webhook. It
+// checkpoints a pod, loses the pod, restores it; then a node is drained the way Karpenter does it
+// (taint, then evictions at once) and the webhook holds each protected pod's eviction until its
+// checkpoint is Ready. It narrates each step. Everything it started stops when it ends (or on Ctrl-C).
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -14,13 +17,15 @@ import { startSimulator } from '../simulator/index.ts';
 import { kubeHooks } from '../simulator/kube-side.ts';
 import { sleep } from '../util/backoff.ts';
 import { clusterScript, repoRoot, startLocalCluster } from '../dev/local-cluster.ts';
+import { createLocalEvictionWebhook, freeLoopbackPort } from '../dev/local-webhook.ts';
 
 const root = repoRoot;
 const HELP = `Usage: cedana-operator demo [--keep] [--nodes N]
 
 Starts a local Kubernetes control plane (built from source on first use, then cached), the Cedana
-API simulator and the operator; checkpoints a pod, deletes it, restores it; then a node is marked
-for disruption and a CheckpointPolicy carries its pods to other nodes. Shows each step.
+API simulator and the operator; checkpoints a pod, deletes it, restores it; then a node is tainted
+and drained at once (kubectl drain), the operator holds each protected pod's eviction until its
+checkpoint is Ready, and a CheckpointPolicy carries the pods to other nodes. Shows each step.
   --keep      keep everything running afterwards (prints KUBECONFIG), until Ctrl-C
   --nodes N   kwok fake nodes (default 3)
 Logs of the operator and simulator go to <state dir>/demo.log.
@@ -68,13 +73,31 @@ export async function demoCommand(argv: string[]): Promise<number> {
     cleanups.push(() => sim.close());
     say(`2/8  Cedana API simulator listening at ${sim.url}`);
 
+    // The eviction hold: the apiserver calls the operator's webhook on loopback (the chart uses a Service).
+    const webhookPort = await freeLoopbackPort();
+    cleanups.push(await createLocalEvictionWebhook(kc, { name: 'cedana-operator-demo', port: webhookPort }));
     const operator = await startOperator(
-      ConfigSchema.parse({ cedanaUrl: sim.url, cedanaToken: token, clusterId: 'demo-cluster', identity: 'demo', leaderElect: false, httpBindAddress: '127.0.0.1:0', pollInterval: 300, pollIntervalMax: 2_000, cedanaLabels: 'honour' }),
+      ConfigSchema.parse({
+        cedanaUrl: sim.url,
+        cedanaToken: token,
+        clusterId: 'demo-cluster',
+        identity: 'demo',
+        leaderElect: false,
+        httpBindAddress: '127.0.0.1:0',
+        pollInterval: 300,
+        pollIntervalMax: 2_000,
+        // No Cedana controller here: the operator honours Cedana's labels itself.
+        cedanaLabels: 'honour',
+        webhook: true,
+        webhookBindAddress: `127.0.0.1:${String(webhookPort)}`,
+        webhookConfigName: 'cedana-operator-demo',
+        evictionHoldMax: 60_000,
+      }),
       kc,
       log.child({ component: 'operator' }),
     );
     cleanups.push(() => operator.stop());
-    say(`3/8  operator running; metrics at ${operator.httpUrl}/metrics; logs in ${logFile}`);
+    say(`3/8  operator running; metrics at ${operator.httpUrl}/metrics; eviction webhook on https://127.0.0.1:${String(webhookPort)}; logs in ${logFile}`);
 
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
@@ -129,16 +152,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
       const policy = (await custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: 'checkpointpolicies', name: 'workers' })) as { status?: { protectedPods?: number } };
       return policy.status?.protectedPods === workers.length;
     }, 60_000, 'the policy to protect the workers');
-    say(`7/8  CheckpointPolicy "workers" protects 3 pods on ${doomed}; Karpenter marks the node for disruption (taint karpenter.sh/disrupted)`);
+    say(`7/8  CheckpointPolicy "workers" protects 3 pods on ${doomed}. Karpenter reclaims the node: taint karpenter.sh/disrupted, then kubectl drain at once`);
     await core.patchNode({ name: doomed, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     const listOf = async (plural: string) =>
       ((await custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, labelSelector: `cedana.ai/node=${doomed}` })) as { items: { spec: { podName?: string }; status?: { phase?: string; restoredPod?: { name: string } } }[] }).items;
-    const ready = await waitUntil(async () => {
-      const items = await listOf('podcheckpoints');
-      return items.length === workers.length && items.every((c) => c.status?.phase === 'Ready') ? items : undefined;
-    }, 120_000, 'the evacuation checkpoints');
-    say(`     ${String(ready.length)} checkpoints Ready: ${ready.map((c) => c.spec.podName ?? '?').join(', ')}; the node is drained`);
-    for (const name of workers) await core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
+    // The drain does not wait for anything: the webhook answers its evictions 429 until each pod's checkpoint is Ready.
+    const drainStarted = Date.now();
+    const drain = await kubectl(kubeconfig, ['drain', doomed, '--ignore-daemonsets', '--force', '--delete-emptydir-data', '--timeout=120s']);
+    const drainSeconds = ((Date.now() - drainStarted) / 1000).toFixed(1);
+    if (drain.code !== 0) throw new Error(`kubectl drain failed (${String(drain.code)}): ${drain.out.slice(-500)}`);
+    const outcomes = Object.fromEntries((await operator.metrics.evictions.get()).values.map((v) => [String(v.labels.outcome), v.value]));
+    const ready = (await listOf('podcheckpoints')).filter((c) => c.status?.phase === 'Ready');
+    say(`     kubectl drain finished in ${drainSeconds}s: ${String(outcomes.held ?? 0)} evictions held (429) while ${String(ready.length)} checkpoints were taken (${ready.map((c) => c.spec.podName ?? '?').join(', ')}), then allowed: ${String(outcomes.ready ?? 0)}`);
     const restoredPods = await waitUntil(async () => {
       const items = await listOf('podrestores');
       return items.length === workers.length && items.every((r) => r.status?.phase === 'Succeeded') ? items.map((r) => r.status?.restoredPod?.name ?? '?') : undefined;
@@ -184,3 +209,17 @@ async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs:
 }
 
 const script = clusterScript;
+
+/** The kubectl built with the control plane (the same release), with the demo's kubeconfig. */
+async function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const bin = spawnSync('sh', [clusterScript, 'build'], { encoding: 'utf8' }).stdout.trim().split('\n').at(-1) ?? '';
+  return new Promise((resolve) => {
+    const child = spawn(join(bin, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('close', (code) => {
+      resolve({ code, out });
+    });
+  });
+}
