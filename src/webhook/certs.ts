@@ -134,7 +134,8 @@ const parse = (pem: string): X509Certificate | undefined => {
 export function dueForRenewal(cert: X509Certificate, now: number): boolean {
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
-  if (!Number.isFinite(from) || !Number.isFinite(to) || now >= to) return true;
+  // Not yet valid by more than the minute a certificate is backdated: a replica's clock was wrong.
+  if (!Number.isFinite(from) || !Number.isFinite(to) || now >= to || now < from) return true;
   return now >= from + (to - from) * RENEW_AT;
 }
 

@@ -23,7 +23,7 @@ import { EventRecorder } from '../../src/kube/events.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
-import { SelfManagedCerts, type CertBundle } from '../../src/webhook/certs.ts';
+import { bundleFromSecret, issueServing, SelfManagedCerts, serviceSans, type CertBundle } from '../../src/webhook/certs.ts';
 import { evacuationCheckpointName, EvictionHold, type HoldOutcome } from '../../src/webhook/eviction-hold.ts';
 import { startWebhookServer, VALIDATE_EVICTION_PATH, type RunningWebhookServer } from '../../src/webhook/server.ts';
 import { helmBinary } from '../../scripts/manifests.ts';
@@ -449,5 +449,58 @@ describe('the simulator playing the in-cluster side', () => {
     const node = await createNode('sim-stays');
     const uid = await podOn(ns.name, 'truth-stays', node, { app: 'x' });
     expect(await finalStatus(await checkpoint('truth-stays', uid))).toEqual({ status: 'ready', details: null });
+  });
+});
+
+describe("the operator's own webhook certificate, in the cluster", () => {
+  let ns: TestNamespace;
+  const kc = kubeConfig();
+  const log = testLogger();
+  beforeAll(async () => {
+    ns = await createTestNamespace('webhook-certs', { waitForServiceAccount: false });
+  });
+  afterAll(async () => {
+    await ns.cleanup();
+  });
+  const replica = (served: string[]) =>
+    new SelfManagedCerts({
+      kubeConfig: kc,
+      namespace: ns.name,
+      secretName: 'webhook-tls',
+      serviceName: 'cedana-operator-webhook',
+      webhookConfigName: `absent-${randomBytes(3).toString('hex')}`,
+      onCertificate: (pair) => served.push(pair.cert),
+      log,
+    });
+  const inSecret = async (): Promise<CertBundle | undefined> => bundleFromSecret(await api().core.readNamespacedSecret({ namespace: ns.name, name: 'webhook-tls' }));
+
+  it('two replicas starting at once: one Secret, and both serve its certificate', async () => {
+    const sa: string[] = [];
+    const sb: string[] = [];
+    const [a, b] = await Promise.all([replica(sa).sync(), replica(sb).sync()]);
+    expect(a.tlsCert).toBe(b.tlsCert);
+    expect(sa).toEqual([a.tlsCert]);
+    expect(sb).toEqual([a.tlsCert]);
+    expect((await inSecret())?.tlsCert).toBe(a.tlsCert);
+  });
+
+  it('a certificate due for renewal is renewed in the Secret under the same CA, and the other replicas take it up', async () => {
+    const before = await inSecret();
+    if (!before) throw new Error('no certificates in the Secret');
+    // The Secret now holds a serving certificate of one second, from the same CA: due at once.
+    const short = issueServing({ cert: before.caCert, key: before.caKey }, serviceSans('cedana-operator-webhook', ns.name).dnsNames, ['127.0.0.1'], Date.now(), 1_000);
+    const secret = await api().core.readNamespacedSecret({ namespace: ns.name, name: 'webhook-tls' });
+    const data = { ...secret.data, 'tls.crt': Buffer.from(short.cert).toString('base64'), 'tls.key': Buffer.from(short.key).toString('base64') };
+    await api().core.replaceNamespacedSecret({ namespace: ns.name, name: 'webhook-tls', body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'webhook-tls', resourceVersion: secret.metadata?.resourceVersion ?? '' }, type: 'kubernetes.io/tls', data } });
+    // The next replica finds it due and renews it with the normal lifetime, keeping the CA.
+    const served: string[] = [];
+    const renewed = await replica(served).sync();
+    expect(renewed.tlsCert).not.toBe(short.cert);
+    expect(renewed.caCert).toBe(before.caCert);
+    expect(renewed.caBundle).toBe(before.caBundle);
+    expect(served).toEqual([renewed.tlsCert]);
+    // and then it stays: a third replica serves the same
+    expect((await replica([]).sync()).tlsCert).toBe(renewed.tlsCert);
+    expect((await inSecret())?.tlsCert).toBe(renewed.tlsCert);
   });
 });

@@ -71,6 +71,11 @@ describe('certificates', () => {
     expect(splitPem(later.caBundle).map((p) => new X509Certificate(p).fingerprint256)).toEqual([new X509Certificate(next.caCert).fingerprint256]);
   });
 
+  it('a serving certificate not valid yet (issued by a replica whose clock ran ahead) is renewed', () => {
+    const ahead = ensureBundle(first.bundle, spec(T0 + 25 * DAY)).bundle; // issued 25 days "later"
+    expect(planRenewal(ahead, spec(T0 + DAY)).action).toBe('serving');
+  });
+
   it('a serving certificate never outlives its CA', () => {
     const ca = generateCa(T0, 10 * DAY);
     const tls = new X509Certificate(issueServing(ca, ['a.svc'], [], T0, 365 * DAY).cert);
