@@ -32,6 +32,12 @@ export const RESTORE_REASONS = {
   RestoredPodNotFound: 'RestoredPodNotFound',
   RestoreFailed: 'RestoreFailed',
   InvalidSpec: 'InvalidSpec',
+  // OwnerReplacement
+  WaitingForReplacement: 'WaitingForReplacement',
+  WaitingForCedanaRestore: 'WaitingForCedanaRestore',
+  MissingCheckpointName: 'MissingCheckpointName',
+  ReplacementNotFound: 'ReplacementNotFound',
+  ReplacementNotRestored: 'ReplacementNotRestored',
 } as const;
 
 export const POLICY_CONDITIONS = { Ready: 'Ready', PodsLost: 'PodsLost' } as const;
@@ -39,4 +45,5 @@ export const POLICY_REASONS = {
   Protecting: 'Protecting',
   HeartbeatTooFrequent: 'HeartbeatTooFrequent',
   NoReadyCheckpoint: 'NoReadyCheckpoint',
+  NoPodsLost: 'NoPodsLost',
 } as const;

@@ -65,9 +65,12 @@ export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> 
       o.log.info({ actionId: recovered }, `adopted a ${this.subject.what} action whose answer was lost`);
       return { obj, actionId: recovered, adopted: true };
     }
-    obj = await this.subject.write(obj, { phase: 'Pending', submitStartedAt: nowIso(), ...o.intent }, [
-      condition(COMMON_CONDITIONS.Submitted, 'Unknown', 'Submitting', `Sending the ${this.subject.what} request to Cedana`),
-    ]);
+    // The first intent stands: a retry keeps it (and the recovery window it opens), one write less.
+    if (!obj.status?.submitStartedAt) {
+      obj = await this.subject.write(obj, { phase: 'Pending', submitStartedAt: nowIso(), ...o.intent }, [
+        condition(COMMON_CONDITIONS.Submitted, 'Unknown', 'Submitting', `Sending the ${this.subject.what} request to Cedana`),
+      ]);
+    }
     try {
       return { obj, actionId: await o.post(), adopted: false };
     } catch (err) {

@@ -94,7 +94,7 @@ export class Evacuator {
       this.posted.delete(uid);
       return 'exists';
     }
-    let submitted = this.posted.get(uid) ?? (o.recovering ? await this.recover(uid, o.log) : undefined);
+    let submitted = this.posted.get(uid) ?? (o.recovering ? await this.recover(uid, o.log, o.signal) : undefined);
     if (!submitted) {
       try {
         const at = nowIso();
@@ -115,8 +115,8 @@ export class Evacuator {
     return this.ctx.objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, annotations));
   }
 
-  private async recover(podUID: string, log: Logger): Promise<{ actionId: string; at: string } | undefined> {
-    const candidate = await this.ctx.cedana.latestPodAction(podUID);
+  private async recover(podUID: string, log: Logger, signal: AbortSignal): Promise<{ actionId: string; at: string } | undefined> {
+    const candidate = await this.ctx.cedana.latestPodAction(podUID, { signal });
     if (!candidate || this.claimed(candidate)) return undefined;
     const action = await this.ctx.actions.find(candidate);
     // Unknown is not new: an action the listing does not show yet is not posted over.

@@ -263,7 +263,7 @@ export class PodCheckpointReconciler {
           return { pc: this.setUploadCondition(pc, 'False', R.UploadRejected, t.message), pending: false };
         }
         lastError = t.message;
-        if (signal.aborted) break;
+        if (signal.aborted || attempt === UPLOAD_ATTEMPTS) break;
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt).unref());
       }
     }
@@ -288,7 +288,14 @@ export class PodCheckpointReconciler {
 
   private async poll(pc: PodCheckpoint, o: { staged: boolean; uploadPending: boolean }, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const status = pc.status ?? {};
-    const outcome = await this.lifecycle.poll(pc, status.actionId ?? '', R.CheckpointFailed, log, signal);
+    let outcome;
+    try {
+      outcome = await this.lifecycle.poll(pc, status.actionId ?? '', R.CheckpointFailed, log, signal);
+    } catch (err) {
+      // The action id must not stay in memory only: record what was staged before retrying.
+      if (o.staged) await this.write(pc, {}, []);
+      throw err;
+    }
     if (outcome.kind === 'failed' || outcome.kind === 'unknown') return undefined; // unknown: only restores ask for it
     if (outcome.kind === 'ready') {
       await this.ready(pc, log);

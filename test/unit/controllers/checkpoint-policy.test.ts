@@ -150,7 +150,7 @@ describe('CheckpointPolicyReconciler', () => {
   // BUG (src/controllers/checkpoint-policy.ts, reconcile(): PodsLost is only ever set, never
   // cleared, and the "unchanged" check only looks at the conditions it sets): once status.lostPods
   // is emptied (the pods were dealt with), PodsLost stays True with the old message for ever.
-  it.fails('PodsLost turns False once status.lostPods is empty', async () => {
+  it('PodsLost turns False once status.lostPods is empty', async () => {
     const env = await runCase(
       {
         name: 'lostPods cleared',

@@ -565,8 +565,6 @@ export interface Expectations {
   writes: readonly Partial<Write>[];
   events: readonly Partial<RecordedEvent>[];
   result: Expected;
-  /** Methods a known bug calls without the reconcile's signal (each has an it.fails of its own). */
-  unsignalled?: readonly CedanaCall['method'][];
 }
 
 /**
@@ -582,7 +580,7 @@ export function expectRecorded(env: Env, e: Expectations, outcome: Outcome): voi
   expectOutcome(outcome, e.result);
   // Every Cedana call of a reconcile carries its signal; the shared actions listing is the one exception.
   env.cedana.calls.forEach((call, i) => {
-    if (call.method !== 'listActions' && !e.unsignalled?.includes(call.method)) expect(env.cedana.signals[i], `${call.method} carries the reconcile's signal`).toBe(env.rc.signal);
+    if (call.method !== 'listActions') expect(env.cedana.signals[i], `${call.method} carries the reconcile's signal`).toBe(env.rc.signal);
   });
 }
 

@@ -14,7 +14,7 @@ import { checkpoint, iso, ok, pod, policy, runCase, useFakeClock, type Case, typ
 const KEY = 'default/w-0';
 const A0 = 'a0000000-0000-4000-8000-000000000000';
 /** The fast path: on first sight a predecessor's action is looked for, then the POST goes out first. */
-const fastPath = { script: { latestPodAction: ok(undefined), checkpointPod: ok(A0) }, unsignalled: ['latestPodAction' as const] };
+const fastPath = { script: { latestPodAction: ok(undefined), checkpointPod: ok(A0) } };
 const fastCalls = [
   { method: 'latestPodAction', podId: 'uid-w-0' },
   { method: 'checkpointPod', pod_name: 'w-0', pod_id: 'uid-w-0', namespace: 'default', cluster_id: 'cluster-1' },
