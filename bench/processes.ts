@@ -18,7 +18,11 @@ const killAll = (): void => {
 };
 process.on('exit', killAll);
 let signalsHooked = false;
-/** SIGINT/SIGTERM: our children go (by pid), then this process, whose exit takes the control plane down too. */
+/**
+ * SIGINT/SIGTERM: our children go first (by pid), then this process, whose 'exit' takes the control
+ * plane down too (startLocalCluster's exit hook). Prepended, so that the operator is gone before the
+ * apiserver it talks to.
+ */
 function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
@@ -27,7 +31,7 @@ function hookSignals(): void {
     killAll();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  process.prependListener('SIGINT', onSignal).prependListener('SIGTERM', onSignal);
 }
 
 export interface Child {
