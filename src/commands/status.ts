@@ -9,21 +9,28 @@ import { ConfigSchema } from '../config/config.ts';
 import { completedMs } from '../controllers/owned-objects.ts';
 import { HEARTBEAT_LABEL, NODE_RESTORE_LABEL, Protection, policiesByNamespace, type ProtectionRule } from '../controllers/protection.ts';
 import { Cache } from '../kube/cache.ts';
-import { COMMON_HELP, COMMON_OPTIONS, formatAge, formatDocument, formatTable, kubeCall, kubeTarget, parseCommandArgs, runCli, stringValue, type Output, type Writable } from './kube-cli.ts';
+import { CliError, COMMON_HELP, COMMON_OPTIONS, formatAge, formatDocument, formatTable, kubeCall, kubeTarget, parseCommandArgs, runCli, stringValue, type Output, type Writable } from './kube-cli.ts';
 
 const COMMAND = 'status';
 
-export const STATUS_HELP = `Usage: cedana-operator status [-n NS]
+export const STATUS_HELP = `Usage: cedana-operator status [-n NS] [--cedana-labels ignore|honour]
 
 Lists the protected pods of a namespace: what protects each (a CheckpointPolicy, or the labels
 ${NODE_RESTORE_LABEL} / ${HEARTBEAT_LABEL}), its newest Ready checkpoint and how old it is,
 and what the operator does if the pod's node goes away, with notice (a termination taint, a cordon)
 or without (the node vanishes or stays NotReady).
 
+      --cedana-labels M  the operator's setting of the same name (default: $CEDANA_LABELS, else
+                         ignore): ignore leaves the labels to Cedana's own controller, honour acts on them
 ${COMMON_HELP}
 `;
 
+const OPTIONS = { ...COMMON_OPTIONS, 'cedana-labels': { type: 'string' } } as const;
+export const LABEL_MODES = ['ignore', 'honour'] as const;
+export type LabelMode = (typeof LABEL_MODES)[number];
+
 export interface StatusArgs {
+  cedanaLabels: LabelMode;
   output: Output | undefined;
   namespace: string | undefined;
   kubeconfig: string | undefined;
@@ -31,9 +38,13 @@ export interface StatusArgs {
 }
 
 export function parseStatusArgs(argv: string[]): StatusArgs | undefined {
-  const { help, values } = parseCommandArgs(COMMAND, argv, COMMON_OPTIONS, []);
+  const { help, values } = parseCommandArgs(COMMAND, argv, OPTIONS, []);
   if (help) return undefined;
+  // As the operator reads it: the flag, else its environment variable, else its default.
+  const mode = stringValue(values['cedana-labels']) ?? (process.env.CEDANA_LABELS || 'ignore');
+  if (!LABEL_MODES.includes(mode as LabelMode)) throw new CliError(`${COMMAND}: --cedana-labels must be ignore or honour, not '${mode}'`, 2);
   return {
+    cedanaLabels: mode as LabelMode,
     output: stringValue(values.output) as Output | undefined,
     namespace: stringValue(values.namespace),
     kubeconfig: stringValue(values.kubeconfig),
@@ -44,13 +55,15 @@ export function parseStatusArgs(argv: string[]): StatusArgs | undefined {
 export interface ProtectedPod {
   pod: string;
   node: string | null;
-  protectedBy: { policy: string } | { labels: Record<string, string> };
+  /** A policy (this operator acts), or Cedana's labels (this operator acts only with --cedana-labels=honour). */
+  protectedBy: { policy: string } | { labels: Record<string, string>; actedOnBy: 'operator' | 'cedana' };
   newestCheckpoint: { name: string; completedAt: string | null; ageSeconds: number | null } | null;
   onNodeLoss: { withNotice: string; withoutNotice: string };
 }
 
 export interface StatusReport {
   namespace: string;
+  cedanaLabels: LabelMode;
   pods: number;
   protectedPods: ProtectedPod[];
   /** Cedana labels that protect nothing because they are malformed, one line each. */
@@ -79,15 +92,30 @@ export function onNodeLoss(rule: ProtectionRule, newest: ProtectedPod['newestChe
   return { withNotice, withoutNotice };
 }
 
-export function statusReport(namespace: string, pods: Pod[], policies: CheckpointPolicy[], checkpoints: PodCheckpoint[], minHeartbeatMs: number, now = Date.now()): StatusReport {
-  const protection = new Protection(policyStore(policies), minHeartbeatMs);
+/** What Cedana's own controller does with its labels is its own business: say who acts, not what. */
+const CEDANA_ACTS = { withNotice: "Cedana's controller acts on its labels", withoutNotice: "Cedana's controller acts on its labels" };
+
+export function statusReport(
+  namespace: string,
+  pods: Pod[],
+  policies: CheckpointPolicy[],
+  checkpoints: PodCheckpoint[],
+  minHeartbeatMs: number,
+  cedanaLabels: LabelMode,
+  now = Date.now(),
+): StatusReport {
+  // The operator's rules as it runs them, and (for --cedana-labels=ignore) the labels' own reading.
+  const store = policyStore(policies);
+  const protection = new Protection(store, minHeartbeatMs, cedanaLabels === 'honour');
+  const byLabels = new Protection(store, minHeartbeatMs, true);
   const live = pods.filter((p) => !podIsDone(p));
   const protectedPods: ProtectedPod[] = [];
   const problems: string[] = [];
   for (const pod of [...live].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
     for (const p of protection.labelProblems(pod)) problems.push(`pod ${pod.metadata.name}: ${p}`);
-    const rule = protection.ruleFor(pod);
+    const rule = protection.ruleFor(pod) ?? byLabels.ruleFor(pod);
     if (!rule) continue;
+    const operatorActs = rule.policy !== undefined || cedanaLabels === 'honour';
     const uid = pod.metadata.uid ?? '';
     // A checkpoint is this pod's by the uid it was taken of: a same-named newer pod is another pod.
     const ready = checkpoints
@@ -98,10 +126,13 @@ export function statusReport(namespace: string, pods: Pod[], policies: Checkpoin
     const labels = pod.metadata.labels ?? {};
     const protectedBy = rule.policy
       ? { policy: rule.policy.metadata.name }
-      : { labels: Object.fromEntries([NODE_RESTORE_LABEL, HEARTBEAT_LABEL].flatMap((k) => (labels[k] !== undefined ? [[k, labels[k]]] : []))) };
-    protectedPods.push({ pod: pod.metadata.name, node: pod.spec.nodeName ?? null, protectedBy, newestCheckpoint: newest, onNodeLoss: onNodeLoss(rule, newest) });
+      : {
+          labels: Object.fromEntries([NODE_RESTORE_LABEL, HEARTBEAT_LABEL].flatMap((k) => (labels[k] !== undefined ? [[k, labels[k]]] : []))),
+          actedOnBy: operatorActs ? ('operator' as const) : ('cedana' as const),
+        };
+    protectedPods.push({ pod: pod.metadata.name, node: pod.spec.nodeName ?? null, protectedBy, newestCheckpoint: newest, onNodeLoss: operatorActs ? onNodeLoss(rule, newest) : CEDANA_ACTS });
   }
-  return { namespace, pods: live.length, protectedPods, problems };
+  return { namespace, cedanaLabels, pods: live.length, protectedPods, problems };
 }
 
 export function formatStatus(r: StatusReport): string {
@@ -120,7 +151,9 @@ export function formatStatus(r: StatusReport): string {
   const table = formatTable(['POD', 'NODE', 'PROTECTED BY', 'NEWEST READY CHECKPOINT', 'AGE', 'NODE LOSS WITH NOTICE', 'WITHOUT NOTICE'], rows);
   const none = r.protectedPods.filter((p) => !p.newestCheckpoint).length;
   const summary = `${String(r.protectedPods.length)} of ${String(r.pods)} pod(s) in namespace ${r.namespace} protected; ${none === 0 ? 'all have' : `${String(none)} without`} a Ready checkpoint.\n`;
-  return `${table}${summary}${problemLines(r)}`;
+  const toCedana = r.protectedPods.some((p) => 'actedOnBy' in p.protectedBy && p.protectedBy.actedOnBy === 'cedana');
+  const note = toCedana ? `note: with --cedana-labels=ignore (the operator's default) pods protected by labels are Cedana's controller's; pass --cedana-labels honour if the operator runs so.\n` : '';
+  return `${table}${summary}${note}${problemLines(r)}`;
 }
 
 const problemLines = (r: StatusReport): string => r.problems.map((p) => `warning: ${p}\n`).join('');
@@ -153,7 +186,7 @@ export async function statusCommand(argv: string[], out: Writable = process.stdo
     const pods = parsed(podList, (raw) => Pod.safeParse(raw));
     const policies = parsed(policyList, (raw) => CheckpointPolicy.safeParse(raw));
     const checkpoints = parsed(checkpointList, (raw) => PodCheckpoint.safeParse(raw));
-    const report = statusReport(ns, pods, policies, checkpoints, ConfigSchema.shape.minHeartbeatInterval.parse(undefined));
+    const report = statusReport(ns, pods, policies, checkpoints, ConfigSchema.shape.minHeartbeatInterval.parse(undefined), a.cedanaLabels);
     out.write(a.output ? formatDocument(report, a.output) : formatStatus(report));
     return 0;
   });

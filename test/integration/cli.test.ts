@@ -143,7 +143,8 @@ describe('cedana-operator checkpoint, restore and status', () => {
     await createCr(ns.name, 'podcheckpoints', 'PodCheckpoint', 'worker-0-manual', { podName: 'worker-0' });
     await waitForPhase(ns.name, 'podcheckpoints', 'worker-0-manual', ['Ready']);
 
-    const run = await cli(['status', '-n', ns.name]);
+    // the operator's setting: labels are acted on by this operator (honour), as the in-process one would with it
+    const run = await cli(['status', '-n', ns.name, '--cedana-labels', 'honour']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
@@ -154,13 +155,14 @@ describe('cedana-operator checkpoint, restore and status', () => {
     expect(lines.some((l) => l.startsWith('trainer-0 '))).toBe(false);
     expect(lines.at(-1)).toMatch(new RegExp(`^2 of \\d+ pod\\(s\\) in namespace ${ns.name} protected; 1 without a Ready checkpoint\\.$`));
 
-    const json = await cli(['status', '-n', ns.name, '-o', 'json']);
+    // the default, as the operator's: Cedana's labels are Cedana's own controller's
+    const json = await cli(['status', '-n', ns.name, '-o', 'json'], { CEDANA_LABELS: '' });
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout) as { namespace: string; protectedPods: { pod: string; protectedBy: unknown; newestCheckpoint: { name: string } | null }[] };
-    expect(report.namespace).toBe(ns.name);
-    expect(report.protectedPods.map((p) => [p.pod, p.protectedBy, p.newestCheckpoint?.name ?? null])).toEqual([
-      ['solo', { labels: { 'cedana.ai/node-restore': 'true' } }, null],
-      ['worker-0', { policy: 'workers' }, 'worker-0-manual'],
+    const report = JSON.parse(json.stdout) as { namespace: string; cedanaLabels: string; protectedPods: { pod: string; protectedBy: unknown; newestCheckpoint: { name: string } | null; onNodeLoss: { withNotice: string } }[] };
+    expect(report).toMatchObject({ namespace: ns.name, cedanaLabels: 'ignore' });
+    expect(report.protectedPods.map((p) => [p.pod, p.protectedBy, p.newestCheckpoint?.name ?? null, p.onNodeLoss.withNotice])).toEqual([
+      ['solo', { labels: { 'cedana.ai/node-restore': 'true' }, actedOnBy: 'cedana' }, null, "Cedana's controller acts on its labels"],
+      ['worker-0', { policy: 'workers' }, 'worker-0-manual', 'checkpoint (simple), then restore elsewhere'],
     ]);
   });
 
@@ -173,7 +175,7 @@ describe('cedana-operator checkpoint, restore and status', () => {
     for (const c of doc.contexts) if (c.name === ctx) c.context.namespace = ns.name;
     writeFileSync(path, JSON.stringify(doc));
     try {
-      const run = await cli(['status', '--kubeconfig', path], { KUBECONFIG: '' });
+      const run = await cli(['status', '--kubeconfig', path, '--cedana-labels', 'honour'], { KUBECONFIG: '' });
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`in namespace ${ns.name} protected`);
     } finally {

@@ -100,7 +100,18 @@ describe('restore and status arguments', () => {
   });
 
   it('status: takes no arguments', () => {
-    expect(parseStatusArgs(['-n', 'x', '-o', 'yaml'])).toEqual({ namespace: 'x', output: 'yaml', kubeconfig: undefined, context: undefined });
+    const saved = process.env.CEDANA_LABELS;
+    try {
+      delete process.env.CEDANA_LABELS;
+      expect(parseStatusArgs(['-n', 'x', '-o', 'yaml'])).toEqual({ cedanaLabels: 'ignore', namespace: 'x', output: 'yaml', kubeconfig: undefined, context: undefined });
+      process.env.CEDANA_LABELS = 'honour';
+      expect(parseStatusArgs([])?.cedanaLabels).toBe('honour');
+      expect(parseStatusArgs(['--cedana-labels', 'ignore'])?.cedanaLabels).toBe('ignore');
+      expect(cliError(() => parseStatusArgs(['--cedana-labels', 'always'])).message).toBe("status: --cedana-labels must be ignore or honour, not 'always'");
+    } finally {
+      if (saved === undefined) delete process.env.CEDANA_LABELS;
+      else process.env.CEDANA_LABELS = saved;
+    }
     expect(cliError(() => parseStatusArgs(['pods'])).message).toBe("status: unexpected argument 'pods' (see cedana-operator status --help)");
   });
 

@@ -42,15 +42,15 @@ const checkpoints = [
 ];
 
 describe('status report', () => {
-  const report = statusReport('ns', pods, policies, checkpoints, 60_000, NOW);
+  const report = statusReport('ns', pods, policies, checkpoints, 60_000, 'honour', NOW);
   const byPod = Object.fromEntries(report.protectedPods.map((p) => [p.pod, p]));
 
   it('lists the protected pods of running ones only, by name, with what protects each', () => {
     expect(report.pods).toBe(7);
     expect(report.protectedPods.map((p) => p.pod)).toEqual(['keeper', 'solo', 'ticker', 'worker-0', 'worker-1']);
     expect(byPod['worker-0']?.protectedBy).toEqual({ policy: 'workers' });
-    expect(byPod.solo?.protectedBy).toEqual({ labels: { 'cedana.ai/node-restore': 'true' } });
-    expect(byPod.ticker?.protectedBy).toEqual({ labels: { 'cedana.ai/heartbeat-checkpoint': '600' } });
+    expect(byPod.solo?.protectedBy).toEqual({ labels: { 'cedana.ai/node-restore': 'true' }, actedOnBy: 'operator' });
+    expect(byPod.ticker?.protectedBy).toEqual({ labels: { 'cedana.ai/heartbeat-checkpoint': '600' }, actedOnBy: 'operator' });
   });
 
   it("takes the newest Ready checkpoint of the pod's own uid", () => {
@@ -79,8 +79,20 @@ describe('status report', () => {
     expect(lines.at(-1)).toBe('warning: pod typo: label cedana.ai/node-restore="yes" is not "true" (or "false"); the pod is not protected by it');
   });
 
+  it("with --cedana-labels=ignore (the operator's default) label-protected pods are Cedana's controller's", () => {
+    const ignore = statusReport('ns', pods, policies, checkpoints, 60_000, 'ignore', NOW);
+    const solo = ignore.protectedPods.find((p) => p.pod === 'solo');
+    expect(solo?.protectedBy).toEqual({ labels: { 'cedana.ai/node-restore': 'true' }, actedOnBy: 'cedana' });
+    expect(solo?.onNodeLoss).toEqual({ withNotice: "Cedana's controller acts on its labels", withoutNotice: "Cedana's controller acts on its labels" });
+    // policies are the operator's either way; malformed labels are not its to report
+    expect(ignore.protectedPods.find((p) => p.pod === 'worker-0')?.onNodeLoss.withNotice).toBe('checkpoint (simple), then restore elsewhere');
+    expect(ignore.problems).toEqual([]);
+    expect(formatStatus(ignore)).toContain("note: with --cedana-labels=ignore (the operator's default) pods protected by labels are Cedana's controller's");
+    expect(formatStatus(report)).not.toContain('note:');
+  });
+
   it('says so when nothing is protected', () => {
-    expect(formatStatus(statusReport('ns', [pod('plain', {})], [], [], 60_000, NOW))).toBe(
+    expect(formatStatus(statusReport('ns', [pod('plain', {})], [], [], 60_000, 'ignore', NOW))).toBe(
       'No protected pods in namespace ns (1 pod(s)): protect them with a CheckpointPolicy or the label cedana.ai/node-restore=true.\n',
     );
   });
