@@ -8,6 +8,14 @@
 #                                             start; the last stdout line is KUBECONFIG=<path>
 #   local-cluster.sh status [--dir DIR]       what runs
 #   local-cluster.sh down [--dir DIR]         stop what up started (by pid) and remove its state
+#   local-cluster.sh apiserver-stop [--kill] [--dir DIR]
+#                                             stop kube-apiserver only (an outage; by pid: SIGTERM,
+#                                             or with --kill SIGKILL at once, as a crash)
+#   local-cluster.sh apiserver-start [--dir DIR]
+#                                             start it again on the same port with the same flags, wait
+#                                             until it is ready, and restart any of kube-controller-manager,
+#                                             kube-scheduler and kwok that exited meanwhile (as a kubelet
+#                                             restarts static pods: they exit once they cannot renew a lease)
 #   local-cluster.sh pin vX.Y.Z               move test/controlplane/go.mod to another release
 #
 # State (certificates, data, logs, pid files, kubeconfig) lives in one directory per cluster:
@@ -473,6 +481,104 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# outages: kube-apiserver stopped and started again
+
+save_cmdline() { # name: run/NAME.cmdline, one argument a line (no argument we pass has a newline)
+  f="$dir/run/$1.pid"
+  alive "$f" || return 0
+  tr '\0' '\n' <"/proc/$(cat "$f")/cmdline" >"$dir/run/$1.cmdline"
+}
+
+# Starts NAME again from run/NAME.cmdline, its output appended to its log.
+respawn() { # name
+  name=$1
+  set --
+  while IFS= read -r a; do set -- "$@" "$a"; done <"$dir/run/$name.cmdline"
+  [ $# -gt 0 ] || die "empty command line in $dir/run/$name.cmdline"
+  echo "--- local-cluster: restarted $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$dir/logs/$name.log"
+  "$@" </dev/null >>"$dir/logs/$name.log" 2>&1 &
+  echo $! >"$dir/run/$name.pid"
+}
+
+port_listened() { # port: some socket listens on it (IPv4 or IPv6)
+  awk -v h="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+cluster_dir_or_die() {
+  [ -f "$dir/$marker" ] || die "no cluster state in $dir"
+  [ -f "$dir/ports" ] && [ -f "$dir/run/kube-apiserver.cmdline" ] && [ -f "$dir/bindir" ] ||
+    die "$dir holds no finished 'up' (no ports, command line or bindir): cannot stop or start its apiserver"
+  bindir=$(cat "$dir/bindir")
+  api_port=$(sed -n 's/.*api_port=\([0-9]*\).*/\1/p' "$dir/ports")
+  [ -n "$api_port" ] || die "no api_port in $dir/ports"
+}
+
+cmd_apiserver_stop() {
+  kill_at_once=0
+  [ "${1:-}" != --kill ] || { kill_at_once=1; shift; }
+  parse_dir_args "$@"
+  cluster_dir_or_die
+  if ! alive "$dir/run/kube-apiserver.pid"; then
+    say "kube-apiserver is not running in $dir"
+    return 0
+  fi
+  if [ $kill_at_once = 1 ]; then
+    # A crash: SIGKILL, no graceful shutdown (which drains watches and can take 15 s and more).
+    pid=$(cat "$dir/run/kube-apiserver.pid")
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$dir/run/kube-apiserver.pid"
+    i=0
+    while running "$pid" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    # A Go process's leader thread shows as a zombie while its other threads still tear down (and
+    # hold its sockets): gone means its port is no longer listened on.
+    i=0
+    while port_listened "$api_port" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  else
+    stop kube-apiserver
+  fi
+  touch "$dir/apiserver-stopped"
+  say "kube-apiserver stopped (port $api_port); '$0 apiserver-start --dir $dir' starts it again"
+}
+
+cmd_apiserver_start() {
+  parse_dir_args "$@"
+  cluster_dir_or_die
+  if alive "$dir/run/kube-apiserver.pid"; then
+    say "kube-apiserver is already running in $dir"
+    return 0
+  fi
+  # Same port as before, so clients (the kubeconfig, the operator) need no change. Connections of
+  # the stopped server linger in TIME_WAIT on it, which does not keep it from binding (SO_REUSEADDR);
+  # a listener would (a server still exiting: waited for, up to 10 s).
+  i=0
+  while port_listened "$api_port" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if port_listened "$api_port"; then
+    die "another process listens on port $api_port of the stopped kube-apiserver; cannot start it on the same port"
+  fi
+  respawn kube-apiserver
+  i=0
+  while [ $i -lt 600 ]; do
+    if listening "$dir/run/kube-apiserver.pid" "$api_port" && kc get --raw=/readyz >/dev/null 2>&1; then break; fi
+    if ! alive "$dir/run/kube-apiserver.pid"; then
+      log_tail kube-apiserver
+      die "kube-apiserver exited while starting again (log above)"
+    fi
+    sleep 0.2
+    i=$((i + 1))
+  done
+  [ $i -lt 600 ] || { log_tail kube-apiserver; stop kube-apiserver; die "kube-apiserver did not become ready again within 120 s"; }
+  rm -f "$dir/apiserver-stopped"
+  for name in kube-controller-manager kube-scheduler kwok; do
+    [ -f "$dir/run/$name.cmdline" ] || continue
+    alive "$dir/run/$name.pid" && continue
+    say "$name exited during the outage; starting it again"
+    respawn "$name"
+  done
+  say "kube-apiserver ready again on https://127.0.0.1:$api_port"
+}
+
+# ---------------------------------------------------------------------------------------------
 # commands
 
 parse_dir_args() {
@@ -525,6 +631,10 @@ cmd_up() {
   else
     echo "apiserver and etcd only" >"$dir/mode"
   fi
+  # What apiserver-start needs to bring a stopped server back as it was: its port, and the exact
+  # command line of each restartable server (one argument a line).
+  echo "api_port=$api_port etcd_port=$etcd_port" >"$dir/ports"
+  for n in kube-apiserver kube-controller-manager kube-scheduler kwok; do save_cmdline "$n"; done
   echo "$bindir" >"$dir/bindir"
   if [ -n "$watch_pid" ]; then
     # Goes down by itself once the watched process is gone (a test run killed with SIGKILL).
@@ -558,6 +668,7 @@ cmd_status() {
     return 1
   fi
   echo "cluster in $dir: $(cat "$dir/mode" 2>/dev/null || echo "not up (starting, or failed to start)")"
+  [ ! -f "$dir/apiserver-stopped" ] || echo "  kube-apiserver: stopped by apiserver-stop (apiserver-start starts it again)"
   running=0
   for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok watchdog; do
     f="$dir/run/$n.pid"
@@ -580,6 +691,8 @@ case "$cmd" in
   up) cmd_up "$@" ;;
   down) cmd_down "$@" ;;
   status) cmd_status "$@" ;;
+  apiserver-stop) cmd_apiserver_stop "$@" ;;
+  apiserver-start) cmd_apiserver_start "$@" ;;
   pin) cmd_pin "$@" ;;
-  *) die "usage: $0 build | up [--full] [--dir DIR] [--nodes N] [--watch-pid PID] | status [--dir DIR] | down [--dir DIR] | pin vX.Y.Z" ;;
+  *) die "usage: $0 build | up [--full] [--dir DIR] [--nodes N] [--watch-pid PID] | status [--dir DIR] | down [--dir DIR] | apiserver-stop [--kill] [--dir DIR] | apiserver-start [--dir DIR] | pin vX.Y.Z" ;;
 esac

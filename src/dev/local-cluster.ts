@@ -17,6 +17,18 @@ export interface LocalCluster {
   down: () => Promise<void>;
   /** Pid of one of the servers (from its pid file in run/), e.g. for CPU accounting; undefined when not running. */
   pidOf: (server: 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok') => Promise<number | undefined>;
+  /**
+   * An apiserver outage: stops kube-apiserver by its pid, leaving etcd and the rest running, and
+   * resolves once it is gone. SIGTERM (a graceful shutdown, SIGKILL after 15 s), or with `kill`
+   * SIGKILL at once, as a crash.
+   */
+  stopApiserver: (opts?: { kill?: boolean }) => Promise<void>;
+  /**
+   * Starts kube-apiserver again on the same port with the same flags and resolves once /readyz
+   * answers; restarts kube-controller-manager, kube-scheduler or kwok if they exited meanwhile
+   * (they exit when they cannot renew their leases).
+   */
+  startApiserver: () => Promise<void>;
 }
 
 export interface LocalClusterOptions {
@@ -80,7 +92,26 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       const pid = Number((await readFile(join(dir, 'run', `${server}.pid`), 'utf8').catch(() => '')).trim());
       return Number.isInteger(pid) && pid > 0 ? pid : undefined;
     };
-    return { dir, kubeconfig: last.slice('KUBECONFIG='.length), down, pidOf };
+    const script = async (command: 'apiserver-stop' | 'apiserver-start', flags: string[] = []): Promise<void> => {
+      if (stopped) throw new Error(`${command}: the cluster in ${dir} is down`);
+      const proc = spawn('sh', [clusterScript, command, ...flags, '--dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        err += chunk;
+      });
+      const exit = await new Promise<number | null>((settle, fail) => {
+        proc.on('error', fail).on('close', settle);
+      });
+      if (exit !== 0) throw new Error(`local-cluster.sh ${command} failed (exit ${String(exit)}): ${err.trim()}`);
+    };
+    return {
+      dir,
+      kubeconfig: last.slice('KUBECONFIG='.length),
+      down,
+      pidOf,
+      stopApiserver: (o = {}) => script('apiserver-stop', o.kill === true ? ['--kill'] : []),
+      startApiserver: () => script('apiserver-start'),
+    };
   } catch (err) {
     await down();
     throw err;

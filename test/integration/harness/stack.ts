@@ -58,8 +58,18 @@ export interface OperatorProcess {
   kill: (signal: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** `cedana-operator run` as its own process, configured through flags and env like a Deployment. */
-export function spawnOperator(sim: RunningSimulator, namespace: string, identity: string, extraArgs: string[] = [], env: Record<string, string> = {}): OperatorProcess {
+/**
+ * `cedana-operator run` as its own process, configured through flags and env like a Deployment;
+ * against the shared test cluster, or the one `kubeconfig` names (a test with its own control plane).
+ */
+export function spawnOperator(
+  sim: RunningSimulator,
+  namespace: string,
+  identity: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+  kubeconfig: string = kubeconfigPath(),
+): OperatorProcess {
   const args = [
     'run',
     `--cedana-url=${sim.url}`,
@@ -72,7 +82,7 @@ export function spawnOperator(sim: RunningSimulator, namespace: string, identity
     `--identity=${identity}`,
     '--http-bind-address=127.0.0.1:0',
     '--cedana-labels=honour',
-    `--kubeconfig=${kubeconfigPath()}`,
+    `--kubeconfig=${kubeconfig}`,
     ...extraArgs,
   ];
   const proc = spawn(join(repoRoot, 'bin/cedana-operator'), args, {
