@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers: unit (pure logic and the client against the simulator over loopback), contract
-// (everything checked against openapi/cedana.json), integration (a real kube-apiserver and etcd).
+// Four tiers: unit (pure logic and the client against the simulator over loopback), contract
+// (everything checked against openapi/cedana.json), integration (a real kube-apiserver and etcd),
+// image (the Dockerfile built with docker build and run by testcontainers on a Docker engine of its own).
 export default defineConfig({
   test: {
     projects: [
@@ -14,6 +15,17 @@ export default defineConfig({
           globalSetup: ['test/integration/harness/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'image',
+          include: ['test/image/**/*.test.ts'],
+          globalSetup: ['test/image/harness/global-setup.ts'],
+          testTimeout: 180_000,
+          // A cold docker build (npm ci, tsc) in a beforeAll.
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },

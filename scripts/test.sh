@@ -9,6 +9,16 @@ echo "== typecheck"; tsc -p tsconfig.json
 # A client no one here wrote (schemathesis, from PyPI) checks the simulator against the document.
 if [ $# -eq 0 ]; then echo "== conformance (schemathesis)"; sh scripts/conformance.sh; fi
 if [ -z "${KUBECONFIG_EXTERNAL:-}" ]; then echo "== control plane build (cached)"; sh scripts/local-cluster.sh build; fi
+# --- image tier (test/image/): docker.io and mmdebstrap from Debian when missing, then the base image
+# (cached per version), before vitest so that their progress shows. Should either fail, the tier's
+# first test fails with the reason in one line. SKIP_IMAGE_TIER=1 skips the tier (its tests count as
+# skipped); .ci/run never sets it.
+if [ "${SKIP_IMAGE_TIER:-}" = 1 ]; then echo "== image tier: skipped (SKIP_IMAGE_TIER=1)"
+elif [ $# -eq 0 ]; then
+  echo "== image tier: docker.io and the base image (cached)"
+  { sh scripts/docker-engine.sh install && sh scripts/base-image.sh build >/dev/null; } || echo "image tier: not ready (see above)"
+fi
+# --- end of the image tier's block
 echo "== vitest"
 mkdir -p .tmp
 rm -f .tmp/vitest-report.json

@@ -1,7 +1,8 @@
-// A small reader of the repo's Dockerfile and .dockerignore, for the structural checks (unit tier)
-// and for reproducing the image's build without a Docker engine (integration tier).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// A small reader of the repo's Dockerfile and .dockerignore, for the structural checks (unit tier),
+// for reproducing the image's build without a Docker engine (integration tier) and for checking what
+// the built image carries (image tier): the sources the entry point reaches through its imports.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
 
 export interface Instruction {
   /** Upper-case instruction name: FROM, RUN, COPY, ... */
@@ -139,4 +140,56 @@ export function readDockerfile(root: string): { dockerfile: Dockerfile; included
     dockerfile: parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8')),
     included: dockerignore(readFileSync(join(root, '.dockerignore'), 'utf8')),
   };
+}
+
+/**
+ * The relative modules a TypeScript file imports: `import ... from`, `export ... from`, `import '...'`
+ * and `import('...')` of a literal, type-only imports included (the type check needs them).
+ */
+export function relativeImports(text: string): string[] {
+  const out: string[] = [];
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  for (const m of code.matchAll(/\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]|\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^\s*import\s*['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (spec !== undefined) out.push(spec);
+  }
+  return out;
+}
+
+/** Every file reachable from `entry` (relative to `root`) through relative imports, as root-relative posix paths. */
+export function reachableFrom(root: string, entry: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [posix.normalize(entry)];
+  for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+    if (seen.has(file)) continue;
+    const abs = join(root, file);
+    if (!existsSync(abs)) continue; // the type check reports a missing module; here it only is not reached
+    seen.add(file);
+    if (!/\.[cm]?ts$/.test(file)) continue; // JSON and the like import nothing
+    for (const spec of relativeImports(readFileSync(abs, 'utf8'))) todo.push(posix.normalize(posix.join(posix.dirname(file), spec)));
+  }
+  return seen;
+}
+
+/** The files under `dir` (relative to `root`), as root-relative posix paths. */
+export function filesUnder(root: string, dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(join(root, d), { withFileTypes: true })) {
+      const p = posix.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  if (existsSync(join(root, dir))) walk(dir);
+  return out.sort();
+}
+
+/**
+ * The sources under src/ that nothing reachable from the entry point imports: not needed at run time
+ * (generators, tools). Ambient declarations (*.d.ts) are never imported; they serve the type check.
+ */
+export function unreachableSources(root: string, files: string[], entry = 'src/cli.ts'): string[] {
+  const reached = reachableFrom(root, entry);
+  return files.filter((f) => f.startsWith('src/') && !f.endsWith('.d.ts') && !reached.has(f));
 }
