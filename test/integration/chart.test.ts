@@ -705,10 +705,10 @@ describe('a release, and the operator under its ServiceAccount', () => {
       }
     }
     // The two things a pod has that this process has not: in-cluster credentials (the ServiceAccount's
-    // token, as a kubeconfig) and a port of its own (loopback, a free one).
+    // token, as a kubeconfig) and ports of its own (loopback, free ones).
     const kubeconfig = join(work, 'sa-kubeconfig.json');
     writeFileSync(kubeconfig, (await serviceAccountKubeConfig(releaseNs.name, release)).exportConfig(), { mode: 0o644 });
-    Object.assign(env, { KUBECONFIG: kubeconfig, HTTP_BIND_ADDRESS: '127.0.0.1:0', HOME: '/nonexistent', LOG_LEVEL: 'info' });
+    Object.assign(env, { KUBECONFIG: kubeconfig, HTTP_BIND_ADDRESS: '127.0.0.1:0', WEBHOOK_BIND_ADDRESS: '127.0.0.1:0', HOME: '/nonexistent', LOG_LEVEL: 'info' });
     // The node images' PATH, with the image's /usr/local/bin first; sh and coreutils come from this machine.
     env.PATH = `${join(image.root, 'usr/local/bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
     const args = (c.args ?? image.cmd).map((a) => a.replace(/=(\/.*)$/, (_m, p: string) => `=${join(image.root, p)}`));
