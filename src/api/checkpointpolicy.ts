@@ -53,6 +53,14 @@ export const CheckpointPolicySpec = z.object({
       kind: CheckpointKind.default('simple'),
     })
     .default({ checkpoint: true, restore: true, kind: 'simple' }),
+  restore: z
+    .object({
+      mode: z.enum(['Auto', 'NewPod', 'OwnerReplacement']).default('Auto').meta({
+        description:
+          "How a pod is restored after an evacuation. OwnerReplacement: a pod with a controller owner (Deployment, StatefulSet, Job, ...) is restored as its owner's own replacement, through Cedana's declarative restore (CEDANA_CHECKPOINT); NewPod: Cedana creates a new pod beside whatever the owner does; Auto: OwnerReplacement for pods with a controller owner, NewPod for bare pods. A bare pod is always restored as a new pod.",
+      }),
+    })
+    .optional(),
   heartbeat: z
     .object({ interval: z.string().regex(new RegExp(DURATION)).meta({ description: 'Periodic checkpoints (reason heartbeat), e.g. 30m.' }) })
     .optional(),

@@ -2,7 +2,10 @@
 // selectors and the eviction webhook read. A 10,000-pod cluster then fits in a small heap; the full
 // pod is read from the apiserver when its spec is uploaded to Cedana. managedFields never reach the
 // cache.
+import { CEDANA_CHECKPOINT_ENV, JOB_COMPLETION_INDEX, referencedVariables } from './checkpoint-name.ts';
 import type { Node, Pod } from './pod.ts';
+
+export { CEDANA_CHECKPOINT_ENV };
 
 const metaOf = (m: Pod['metadata']): Pod['metadata'] => ({
   name: m.name,
@@ -18,19 +21,21 @@ const metaOf = (m: Pod['metadata']): Pod['metadata'] => ({
     : {}),
 });
 
-/** The environment variable that names a container's checkpoints (Cedana's declarative restore). */
-export const CEDANA_CHECKPOINT_ENV = 'CEDANA_CHECKPOINT';
-
 export function compactPod(p: Pod): Pod {
   const containers = (p.spec as { containers?: { name: string; env?: { name: string; value?: string }[] }[] }).containers;
   const named = containers?.flatMap((c) => {
-    const env = c.env?.filter((e) => e.name === CEDANA_CHECKPOINT_ENV);
+    // CEDANA_CHECKPOINT, and the variables its value refers to ($(JOB_COMPLETION_INDEX)): enough to resolve it.
+    const declared = c.env?.find((e) => e.name === CEDANA_CHECKPOINT_ENV);
+    const refs = new Set(declared?.value !== undefined ? referencedVariables(declared.value) : []);
+    const env = c.env?.filter((e) => e.name === CEDANA_CHECKPOINT_ENV || refs.has(e.name));
     return [{ name: c.name, ...(env?.length ? { env } : {}) }];
   });
+  // An indexed Job's completion index: the identity its replacement keeps.
+  const index = p.metadata.annotations?.[JOB_COMPLETION_INDEX];
   return {
     ...(p.apiVersion !== undefined ? { apiVersion: p.apiVersion } : {}),
     ...(p.kind !== undefined ? { kind: p.kind } : {}),
-    metadata: metaOf(p.metadata),
+    metadata: { ...metaOf(p.metadata), ...(index !== undefined ? { annotations: { [JOB_COMPLETION_INDEX]: index } } : {}) },
     spec: { ...(p.spec.nodeName !== undefined ? { nodeName: p.spec.nodeName } : {}), ...(named ? { containers: named } : {}) },
     ...(p.status
       ? {

@@ -16,6 +16,7 @@ import { defineIndex } from '../kube/cache.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { OperatorContext } from './context.ts';
 import { ACTION_ANNOTATION, SUBMITTED_AT_ANNOTATION, derivedName, operatorCheckpoint, shortUid } from './owned-objects.ts';
+import { identityAnnotations } from './owner-replacement.ts';
 import type { ProtectionRule } from './protection.ts';
 import { nowIso } from './reconcile-kit.ts';
 
@@ -44,6 +45,8 @@ export const evacuationCheckpointName = (pod: Pod, trigger: EvacuationRequest['t
 const evacuationBody = (pod: Pod, rule: ProtectionRule, req: EvacuationRequest, annotations: Record<string, string>) =>
   operatorCheckpoint(pod, rule.policy, req.trigger, evacuationCheckpointName(pod, req.trigger), req.nodeName, { kind: rule.kind, reason: 'manual' }, {
     ...annotations,
+    // Who would replace the pod, and under which checkpoint name: read when the pod is gone.
+    ...(req.trigger === 'evacuation' ? identityAnnotations(pod) : {}),
     ...(req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {}),
   });
 
@@ -67,6 +70,12 @@ export async function requestEvacuationCheckpoint(
  */
 export const RECOVERY_WINDOW_MS = 3 * 60_000;
 
+export interface PostOptions {
+  recovering: boolean;
+  signal: AbortSignal;
+  log: Logger;
+}
+
 /** The leader's fast path: POST first, then the PodCheckpoint that records it. */
 export class Evacuator {
   private readonly ctx: OperatorContext;
@@ -82,37 +91,56 @@ export class Evacuator {
     this.claimed = claimed;
   }
 
+  /** POST, then record it: for one pod (a disruption). A node's pods post all first: post() then record(). */
+  async submit(pod: Pod, rule: ProtectionRule, req: EvacuationRequest, o: PostOptions): Promise<'created' | 'exists'> {
+    if ((await this.post(pod, rule, req, o)) === 'exists') return 'exists';
+    return this.record(pod, rule, req);
+  }
+
   /**
+   * The Cedana POST for the pod, unless its PodCheckpoint exists or this process already posted.
    * `recovering`: a predecessor may have posted for this pod before it died (this replica has just
    * started leading and the signal was already there), so the pod's latest action is looked up and
-   * adopted when it is an unclaimed checkpoint younger than RECOVERY_WINDOW_MS.
+   * adopted when it is an unclaimed checkpoint younger than RECOVERY_WINDOW_MS. A POST that fails is
+   * left to the PodCheckpoint's reconciler (intent, then POST, then lookup): never an error here.
    */
-  async submit(pod: Pod, rule: ProtectionRule, req: EvacuationRequest, o: { recovering: boolean; signal: AbortSignal; log: Logger }): Promise<'created' | 'exists'> {
+  async post(pod: Pod, rule: ProtectionRule, req: EvacuationRequest, o: PostOptions): Promise<'posted' | 'exists' | 'left'> {
     const namespace = pod.metadata.namespace ?? 'default';
     const uid = pod.metadata.uid ?? '';
     if (this.checkpoints.get(`${namespace}/${evacuationCheckpointName(pod, req.trigger)}`)) {
       this.posted.delete(uid);
       return 'exists';
     }
-    let submitted = this.posted.get(uid) ?? (o.recovering ? await this.recover(uid, o.log, o.signal) : undefined);
-    if (!submitted) {
-      try {
-        const at = nowIso();
-        const actionId = await this.ctx.cedana.checkpointPod(
-          { pod_name: pod.metadata.name, pod_id: uid, namespace, cluster_id: this.ctx.config.clusterId, kind: rule.kind, reason: 'manual', overrides: null },
-          { signal: o.signal },
-        );
-        submitted = { actionId, at };
-        this.posted.set(uid, submitted);
-      } catch (err) {
-        // Refused or unanswered: the PodCheckpoint goes the careful way (intent, then POST, then lookup).
-        o.log.debug({ err, pod: pod.metadata.name }, 'fast checkpoint POST failed; the PodCheckpoint reconciler submits it');
-      }
+    if (this.posted.has(uid)) return 'posted';
+    const adopted = o.recovering ? await this.recover(uid, o.log, o.signal) : undefined;
+    if (adopted) {
+      this.posted.set(uid, adopted);
+      return 'posted';
     }
+    try {
+      const at = nowIso();
+      const actionId = await this.ctx.cedana.checkpointPod(
+        { pod_name: pod.metadata.name, pod_id: uid, namespace, cluster_id: this.ctx.config.clusterId, kind: rule.kind, reason: 'manual', overrides: null },
+        { signal: o.signal },
+      );
+      this.posted.set(uid, { actionId, at });
+      return 'posted';
+    } catch (err) {
+      o.log.debug({ err, pod: pod.metadata.name }, 'fast checkpoint POST failed; the PodCheckpoint reconciler submits it');
+      return 'left';
+    }
+  }
+
+  /**
+   * The PodCheckpoint that records what post() did (its action id in an annotation from creation),
+   * or, when nothing was posted, one its reconciler submits. `posted` keeps the action until the
+   * cache shows the PodCheckpoint: a reconcile of the node before the watch catches up must not post
+   * again.
+   */
+  async record(pod: Pod, rule: ProtectionRule, req: EvacuationRequest): Promise<'created' | 'exists'> {
+    const submitted = this.posted.get(pod.metadata.uid ?? '');
     const annotations = submitted ? { [ACTION_ANNOTATION]: submitted.actionId, [SUBMITTED_AT_ANNOTATION]: submitted.at } : {};
-    // `posted` keeps the action until the cache shows the PodCheckpoint: a reconcile of the node
-    // before the watch catches up must not post again.
-    return this.ctx.objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, annotations));
+    return this.ctx.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', evacuationBody(pod, rule, req, annotations));
   }
 
   private async recover(podUID: string, log: Logger, signal: AbortSignal): Promise<{ actionId: string; at: string } | undefined> {

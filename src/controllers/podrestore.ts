@@ -1,7 +1,12 @@
 // PodRestore controller.
 // Triggered by: PodRestore created or its spec changed; a PodCheckpoint it refers to changing phase
-// (Ready releases it, Failed fails it); the pod it asked Cedana for appearing. Reads pods and
+// (Ready releases it, Failed fails it); the pod it asked Cedana for appearing; for OwnerReplacement,
+// a pod of the owner it waits on created, starting to terminate, or deleted. Reads pods and
 // checkpoints.
+//
+// spec.mode OwnerReplacement (a pod with a controller owner) never posts a restore: the owner's own
+// replacement is the restore, started by Cedana's declarative restore (owner-replacement.ts).
+// What follows is the NewPod mode:
 //
 // Resolve the checkpoint action, submit the restore exactly once (ActionLifecycle, with the same
 // intent-then-lookup guard as checkpoints) asking for a pod name unique to this restore, then wait
@@ -21,6 +26,7 @@ import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
 import type { Logger } from 'pino';
 import { ActionLifecycle } from './action-lifecycle.ts';
 import { derivedName, shortUid } from './owned-objects.ts';
+import { OwnerReplacementRestore, podsByControllerUID, restoresByOwnerUID } from './owner-replacement.ts';
 import type { OperatorContext } from './context.ts';
 import { SKEW_MS, nowIso, pollDelay, writeStatus } from './reconcile-kit.ts';
 
@@ -42,14 +48,20 @@ export const restoredPodName = (pr: PodRestore, sourcePodName: string | undefine
   pr.spec.podName ?? derivedName(sourcePodName ?? pr.metadata.name, `restored-${shortUid(pr.metadata.uid ?? pr.metadata.name).slice(0, 5)}`);
 
 export function setupPodRestoreController(mgr: Manager, ctx: OperatorContext): void {
-  const restores = mgr.index(PodRestores, restoresByCheckpoint, restoresByPodName);
-  const reconciler = new PodRestoreReconciler(ctx, restores, mgr.cache(PodCheckpoints), mgr.cache(Pods));
+  const restores = mgr.index(PodRestores, restoresByCheckpoint, restoresByPodName, restoresByOwnerUID);
+  const reconciler = new PodRestoreReconciler(ctx, restores, mgr.cache(PodCheckpoints), mgr.index(Pods, podsByControllerUID));
   mgr
     .controller('podrestore')
     .for(PodRestores, specOrLifecycleChanged)
     .watches(PodCheckpoints, (e) => (e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined) ? restores.byIndex(restoresByCheckpoint, keyOf(e.obj)).map(keyOf) : []))
     // The restored pod appearing (the proof that the restore worked: Cedana's status endpoint need not know restores).
     .watches(Pods, (e) => (e.type === 'add' ? restores.byIndex(restoresByPodName, keyOf(e.obj)).map(keyOf) : []))
+    // OwnerReplacement: the owner's replacement appearing, or going (its owner deleted it: follow the next).
+    .watches(Pods, (e) => {
+      const owner = e.obj.metadata.ownerReferences?.find((o) => o.controller === true)?.uid;
+      const relevant = e.type !== 'update' || (e.obj.metadata.deletionTimestamp !== undefined && e.old.metadata.deletionTimestamp === undefined);
+      return owner && relevant ? restores.byIndex(restoresByOwnerUID, owner).filter((r) => r.metadata.namespace === e.obj.metadata.namespace).map(keyOf) : [];
+    })
     .complete(reconciler);
 }
 
@@ -65,6 +77,7 @@ export class PodRestoreReconciler {
   private readonly checkpoints: PodCheckpointStore;
   private readonly pods: PodStore;
   private readonly lifecycle: ActionLifecycle<PodRestore, PodRestoreStatus>;
+  private readonly ownerReplacement: OwnerReplacementRestore;
 
   constructor(ctx: OperatorContext, restores: PodRestoreStore, checkpoints: PodCheckpointStore, pods: PodStore) {
     this.ctx = ctx;
@@ -82,6 +95,10 @@ export class PodRestoreReconciler {
       ctx.cedana,
       ctx.metrics,
     );
+    this.ownerReplacement = new OwnerReplacementRestore(ctx, pods, restores, {
+      write: (pr, changes, conditions) => this.write(pr, changes, conditions),
+      fail: (pr, reason, message, log, extra) => this.lifecycle.fail(pr, reason, message, log, extra),
+    });
   }
 
   async reconcile(key: string, { log, signal }: ReconcileContext): Promise<ReconcileResult | undefined> {
@@ -108,7 +125,13 @@ export class PodRestoreReconciler {
       return { requeueAfterMs: pollDelay(pr.metadata.creationTimestamp ? new Date(pr.metadata.creationTimestamp).toISOString() : undefined, 2_000, 30_000) };
     }
 
-    const podName = restoredPodName(pr, source.podName);
+    if (pr.spec.mode === 'OwnerReplacement') {
+      const pc = pr.spec.checkpointRef ? this.checkpoints.get(`${pr.metadata.namespace ?? 'default'}/${pr.spec.checkpointRef.name}`) : undefined;
+      return this.ownerReplacement.reconcile(pr, pc, source.actionId, log, signal);
+    }
+
+    // Once asked for, the name stands (the PodCheckpoint it came from may be gone by now).
+    const podName = pr.status?.restoredPod?.name ?? restoredPodName(pr, source.podName);
     if (!pr.status?.restoreActionId) {
       // An earlier attempt whose answer was lost may have worked: its pod is the proof.
       const proven = pr.status?.submitStartedAt ? this.restoredPod(pr, podName, pr.status.submitStartedAt) : undefined;

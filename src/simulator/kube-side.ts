@@ -8,9 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { declaredCheckpoint } from '../api/checkpoint-name.ts';
 import { RESTORE_ACTION_LABEL } from '../api/pod.ts';
 import { statusCodeOf } from '../kube/clients.ts';
-import type { SimulatorHooks } from './lifecycle.ts';
+import type { NewPod, SimulatorHooks } from './lifecycle.ts';
 
 export const RESTORED_FROM_LABEL = 'cedana.ai/restored-from-action';
 
@@ -67,11 +68,32 @@ export class PodDepartures {
   private readonly loop: Promise<void>;
   private readonly now: () => number;
   private syncedResolve: () => void = () => undefined;
+  private readonly created: ((pod: NewPod) => void)[] = [];
   readonly synced = new Promise<void>((resolve) => (this.syncedResolve = resolve));
 
   constructor(kc: KubeConfig, log: Logger, now: () => number = Date.now) {
     this.now = now;
     this.loop = this.run(kc, log.child({ component: 'simulator-pods' }));
+  }
+
+  /** Pods created after the first list (watch ADDED, or new in a relist). */
+  onCreated(listener: (pod: NewPod) => void): void {
+    this.created.push(listener);
+  }
+
+  private announce(raw: unknown): void {
+    if (this.created.length === 0) return;
+    const p = NewPodRef.safeParse(raw);
+    if (!p.success || !p.data.metadata.uid || p.data.metadata.deletionTimestamp) return;
+    const m = p.data.metadata;
+    const pod: NewPod = {
+      uid: m.uid ?? '',
+      name: m.name,
+      namespace: m.namespace ?? 'default',
+      checkpointName: declaredCheckpoint({ metadata: { ...m, labels: m.labels, annotations: m.annotations }, spec: p.data.spec }).name,
+      restored: m.labels?.[RESTORE_ACTION_LABEL] !== undefined,
+    };
+    for (const l of this.created) l(pod);
   }
 
   private stopped(): boolean {
@@ -95,14 +117,19 @@ export class PodDepartures {
   private async run(kc: KubeConfig, log: Logger): Promise<void> {
     const core = kc.makeApiClient(CoreV1Api);
     let known = new Map<string, PodRef>();
+    let listed = false;
     while (!this.stopped()) {
       try {
         const list = await core.listPodForAllNamespaces({});
         const fresh = new Map<string, PodRef>();
         for (const item of list.items) {
           const p = PodRef.safeParse(item);
-          if (p.success && p.data.metadata.uid) fresh.set(p.data.metadata.uid, p.data);
+          if (p.success && p.data.metadata.uid) {
+            fresh.set(p.data.metadata.uid, p.data);
+            if (listed && !known.has(p.data.metadata.uid)) this.announce(item);
+          }
         }
+        listed = true;
         for (const [uid, p] of known) if (!fresh.has(uid)) this.record(p, 'was deleted');
         for (const p of fresh.values()) if (p.metadata.deletionTimestamp) this.record(p, 'started terminating');
         known = fresh;
@@ -115,6 +142,7 @@ export class PodDepartures {
               known.delete(p.data.metadata.uid);
               this.record(p.data, 'was deleted');
             } else if (type === 'ADDED' || type === 'MODIFIED') {
+              if (type === 'ADDED' && !known.has(p.data.metadata.uid)) this.announce(raw);
               known.set(p.data.metadata.uid, p.data);
               this.seen(p.data);
             }
@@ -155,12 +183,37 @@ const PodRef = z.looseObject({
   metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), uid: z.string().optional(), deletionTimestamp: z.unknown().optional() }),
 });
 type PodRef = z.infer<typeof PodRef>;
+const NewPodRef = z.looseObject({
+  metadata: z.looseObject({
+    name: z.string(),
+    namespace: z.string().optional(),
+    uid: z.string().optional(),
+    deletionTimestamp: z.unknown().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: z.looseObject({}).optional(),
+});
 
 export function kubeHooks(kc: KubeConfig, log: Logger, now: () => number = Date.now): SimulatorHooks {
   const core = kc.makeApiClient(CoreV1Api);
   const departures = new PodDepartures(kc, log, now);
   return {
     checkpointInterrupted: (pod, takenAt) => departures.interrupted(pod, takenAt),
+    onPodCreated: (listener) => {
+      departures.onCreated(listener);
+    },
+    async checkpointNameOf({ namespace, podName, podId }) {
+      if (!namespace || !podName) return undefined;
+      try {
+        const pod = await core.readNamespacedPod({ name: podName, namespace });
+        if (podId && pod.metadata?.uid !== podId) return undefined;
+        return declaredCheckpoint(pod as unknown as Parameters<typeof declaredCheckpoint>[0]).name;
+      } catch (err) {
+        if (statusCodeOf(err) === 404) return undefined;
+        throw err;
+      }
+    },
     close: () => {
       void departures.stop();
     },

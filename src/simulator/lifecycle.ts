@@ -19,6 +19,16 @@ export interface SimulatorHooks {
    * say. Asked with the time the checkpoint would be taken; null when the pod stayed until then.
    */
   checkpointInterrupted?(pod: { id: string | null; name: string | null; namespace: string | null }, takenAt: number): { at: number; details: string } | null;
+  /**
+   * The pod's CEDANA_CHECKPOINT value as its container sees it (the name Cedana gives its
+   * checkpoints), or null when it has none; undefined when the pod cannot be read.
+   */
+  checkpointNameOf?(req: { namespace: string | null; podName: string | null; podId: string | null }): Promise<string | null | undefined>;
+  /**
+   * Pods created from now on (the Kubernetes side's watch): Cedana's declarative restore starts a
+   * new pod from the newest Ready checkpoint named by its CEDANA_CHECKPOINT.
+   */
+  onPodCreated?(listener: (pod: NewPod) => void): void;
   /** The simulator closes: stop what the hooks started (watches). */
   close?(): void;
   /** A restore action reached `ready`: Cedana's in-cluster side would now create the pod. */
@@ -29,6 +39,16 @@ export interface SimulatorHooks {
     upload: StoredUpload | undefined;
     reason: string;
   }): Promise<void>;
+}
+
+/** A pod the Kubernetes side saw created. */
+export interface NewPod {
+  uid: string;
+  name: string;
+  namespace: string;
+  checkpointName: string | null;
+  /** Made by a restore action of the simulator's (POST /v2/restore/pod): already restored. */
+  restored: boolean;
 }
 
 /** The statuses an action passes through, one per step, before its final `ready` or `error`. */

@@ -10,6 +10,7 @@ import { bearerMatches, redactAuthorization } from './auth.ts';
 import type { RequestContext, SimulatorCore } from './context.ts';
 import { createFaultInjector, malform, type Faults } from './faults.ts';
 import { ApiFailure, errorReply, parseJsonBody, TEXT, type ErrorStyle, type Reply } from './http.ts';
+import { declarativeRestore } from './declarative.ts';
 import { createLifecycle, type SimulatorHooks } from './lifecycle.ts';
 import { DEFAULT_SYNC_LAG_MS, Profile } from './profile.ts';
 import { createRouter, routesFor, type Match, type Router } from './routes/index.ts';
@@ -99,6 +100,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   // One user per simulator: what GET /v2/user answers for its token.
   const userId = randomUUID();
   const core: SimulatorCore = { store, lifecycle, faults, hooks, now, stepMs, logger, profile, syncLagMs, userId };
+  hooks.onPodCreated?.((pod) => {
+    declarativeRestore(core, pod);
+  });
   const router = createRouter(routesFor(profile));
   const sockets = new Set<Socket>();
   const closing = new AbortController();

@@ -1,4 +1,5 @@
 // Pod checkpoint and restore through actions (002 in the reference).
+import { declaredCheckpoint } from '../../api/checkpoint-name.ts';
 import { CheckpointPod, CheckpointStatusWithPodSpec, RestorePod } from '../../cedana/schemas.ts';
 import type { RequestContext, Route, SimulatorCore } from '../context.ts';
 import { ApiFailure, bodyAs, isUuid, json, text } from '../http.ts';
@@ -43,8 +44,10 @@ export const actionRoutes: Route[] = [
         if (createdAt !== null && core.now() - createdAt < core.syncLagMs) throw unsynced();
       }
       core.store.touchCluster(given(req.cluster_id), core.now());
-      // The service names checkpoints by the pod's CEDANA_CHECKPOINT, not by pod (see the upload).
-      const checkpointName = core.profile === 'service' || podName === null ? null : `${namespace ?? 'default'}/${podName}`;
+      // A checkpoint is named by its pod's CEDANA_CHECKPOINT (declarative restore). The service
+      // names no other checkpoint; the reference profile names the rest by pod (GET /v2/checkpoint/path).
+      const declared = core.hooks.checkpointNameOf ? await core.hooks.checkpointNameOf({ namespace, podName, podId }) : undefined;
+      const checkpointName = declared ?? (core.profile === 'service' || podName === null ? null : `${namespace ?? 'default'}/${podName}`);
       const action = core.store.createCheckpointAction(checkpointName, {
         type: 'checkpoint',
         createdAt: core.now(),
@@ -97,7 +100,7 @@ export const actionRoutes: Route[] = [
         core.store.mapPodToAction(podId, action.id);
       }
       if (core.profile === 'service') {
-        const name = checkpointEnvName(req.pod_spec);
+        const name = checkpointEnvName(req.pod_spec, req.pod_metadata_spec);
         const cp = core.store.checkpoints.get(action.checkpointId);
         if (name !== null && cp) core.store.nameCheckpoint(cp, name);
         return text('Success');
@@ -180,14 +183,15 @@ export const actionRoutes: Route[] = [
   },
 ];
 
-/** The value of a container's CEDANA_CHECKPOINT env in an uploaded pod spec, or null. */
-function checkpointEnvName(podSpec: unknown): string | null {
-  if (!isRecord(podSpec) || !Array.isArray(podSpec.containers)) return null;
-  for (const c of podSpec.containers as unknown[]) {
-    if (!isRecord(c) || !Array.isArray(c.env)) continue;
-    for (const e of c.env as unknown[]) {
-      if (isRecord(e) && e.name === 'CEDANA_CHECKPOINT' && typeof e.value === 'string' && e.value.trim() !== '') return e.value;
-    }
-  }
-  return null;
+/** The value of a container's CEDANA_CHECKPOINT env in an uploaded pod spec (resolved against its metadata), or null. */
+function checkpointEnvName(podSpec: unknown, podMetadata: unknown): string | null {
+  if (!isRecord(podSpec)) return null;
+  const meta = isRecord(podMetadata) ? podMetadata : {};
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const strings = (v: unknown): Record<string, string> | undefined =>
+    isRecord(v) ? Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (typeof x === 'string' ? [[k, x]] : []))) : undefined;
+  return declaredCheckpoint({
+    metadata: { name: str(meta.name) ?? '', namespace: str(meta.namespace), uid: str(meta.uid), labels: strings(meta.labels), annotations: strings(meta.annotations) },
+    spec: podSpec,
+  }).name;
 }
