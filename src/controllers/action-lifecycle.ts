@@ -58,9 +58,16 @@ export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> 
    */
   async submit(
     obj: T,
-    o: { intent: Partial<S>; recover: () => Promise<string | undefined>; post: () => Promise<string>; log: Logger },
+    o: {
+      intent: Partial<S>;
+      recover: () => Promise<string | undefined>;
+      post: () => Promise<string>;
+      log: Logger;
+      /** Look the action up before the first POST too: someone else may have posted for this object (the fast path). */
+      recoverFirst?: boolean;
+    },
   ): Promise<{ obj: T; actionId: string; adopted: boolean } | undefined> {
-    const recovered = obj.status?.submitStartedAt ? await o.recover() : undefined;
+    const recovered = obj.status?.submitStartedAt || o.recoverFirst ? await o.recover() : undefined;
     if (recovered) {
       o.log.info({ actionId: recovered }, `adopted a ${this.subject.what} action whose answer was lost`);
       return { obj, actionId: recovered, adopted: true };

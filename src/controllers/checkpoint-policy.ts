@@ -3,8 +3,9 @@
 // the node-termination controller); a pod of its namespace created, deleted or relabelled; a
 // PodCheckpoint it owns changing phase (retention counts Ready ones). Reads restores.
 //
-// Counts the pods it protects, takes heartbeat checkpoints, applies retention, and turns the pods
-// lost with their node into a condition. Heartbeats are spread over the interval by a hash of each
+// Counts the pods it protects, takes heartbeat checkpoints, applies retention, turns the pods
+// lost with their node into a condition, and names the protected pods with an owner but no
+// CEDANA_CHECKPOINT (DeclarativeRestoreReady=False: their replacement could not be restored). Heartbeats are spread over the interval by a hash of each
 // pod's uid, and named by interval slot, so neither a restart nor a second replica takes one twice.
 import type { Logger } from 'pino';
 import { CheckpointPolicy, type CheckpointPolicyStatus } from '../api/checkpointpolicy.ts';
@@ -19,6 +20,10 @@ import type { PodCheckpoint } from '../api/podcheckpoint.ts';
 import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import { keyOf, splitKey } from '../kube/keys.ts';
 import { forgetRecoveryPoint, policyRecoveryPoint } from '../protection/recovery-point.ts';
+import { lacksCheckpointName } from './owner-replacement.ts';
+
+/** Pods named in the DeclarativeRestoreReady condition; the rest are counted. */
+const MAX_LISTED = 10;
 import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
 import type { OperatorContext } from './context.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
@@ -105,6 +110,16 @@ export class CheckpointPolicyReconciler {
     const lost = policy.status?.lostPods;
     if (lost?.length) {
       conditions.push({ type: C.PodsLost, status: 'True', reason: R.NoReadyCheckpoint, message: `Lost with their node, nothing to restore from: ${lost.join(', ')}` });
+    } else if (policy.status?.conditions?.some((c) => c.type === C.PodsLost && c.status === 'True')) {
+      conditions.push({ type: C.PodsLost, status: 'False', reason: R.NoPodsLost, message: 'No protected pod was lost without a checkpoint' });
+    }
+    // Owned pods restored as their owner's replacement need a checkpoint name (declarative restore).
+    const nameless = policy.spec.onNodeTermination.restore ? pods.filter((p) => lacksCheckpointName(p, policy.spec.restore?.mode)).map((p) => p.metadata.name).sort() : [];
+    if (nameless.length > 0) {
+      const shown = nameless.slice(0, MAX_LISTED).join(', ') + (nameless.length > MAX_LISTED ? ` and ${String(nameless.length - MAX_LISTED)} more` : '');
+      conditions.push({ type: C.DeclarativeRestoreReady, status: 'False', reason: R.MissingCheckpointName, message: `Pods with an owner and no CEDANA_CHECKPOINT (their replacement would start from scratch): ${shown}` });
+    } else if (policy.status?.conditions?.some((c) => c.type === C.DeclarativeRestoreReady && c.status === 'False')) {
+      conditions.push({ type: C.DeclarativeRestoreReady, status: 'True', reason: R.CheckpointNamesSet, message: 'Every protected pod with an owner sets CEDANA_CHECKPOINT' });
     }
     if (!conditions.some((c) => c.type === C.Ready)) {
       conditions.push({ type: C.Ready, status: 'True', reason: R.Protecting, message: `Protecting ${pods.length} pod(s)` });

@@ -89,13 +89,21 @@ export class NodeTerminationReconciler {
       return rule?.checkpoint ? [{ pod, rule }] : [];
     });
     const reason = signal.kind === 'early' ? 'none' : signal.reason;
-    const results = await mapBounded(work, c.terminationConcurrency, async ({ pod, rule }) => {
-      const request = { trigger: early ? 'early' : 'evacuation', restoreReason: signal.kind === 'unschedulable' ? 'nodeUnschedulable' : 'nodeTermination', nodeName } as const;
-      const outcome = await this.evacuator.submit(pod, rule, request, { recovering, signal: abort, log });
+    const request = { trigger: early ? 'early' : 'evacuation', restoreReason: signal.kind === 'unschedulable' ? 'nodeUnschedulable' : 'nodeTermination', nodeName } as const;
+    // Every POST first (what saves work inside a notice), then the PodCheckpoints that record them.
+    const posted = await mapBounded(work, c.terminationConcurrency, ({ pod, rule }) => this.evacuator.post(pod, rule, request, { recovering, signal: abort, log }));
+    // A pod whose lookup failed is not recorded either: its PodCheckpoint would post again; the retry of the node decides.
+    const toRecord = work.filter((_, i) => {
+      const r = posted[i];
+      return r?.status === 'fulfilled' && r.value !== 'exists';
+    });
+    const results = await mapBounded(toRecord, c.terminationConcurrency, async ({ pod, rule }) => {
+      const outcome = await this.evacuator.record(pod, rule, request);
       // One Event per checkpoint (its Ready or Failed); this node's pass is one log line below.
       if (outcome === 'created') this.ctx.metrics.signalToCheckpointRequested.observe({ scope: 'pod', reason }, (Date.now() - seen) / 1000);
       return outcome;
     });
+    results.push(...posted.filter((r) => r.status === 'rejected'));
     const created = results.filter((r) => r.status === 'fulfilled' && r.value === 'created').length;
     const failed = results.filter((r) => r.status === 'rejected');
     if (created > 0) {

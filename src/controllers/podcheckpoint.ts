@@ -34,6 +34,11 @@ export function setupPodCheckpointController(mgr: Manager, ctx: OperatorContext)
   mgr.controller('podcheckpoint').for(PodCheckpoints, specOrLifecycleChanged).reads(Pods).complete(reconciler);
 }
 
+/** What the apiserver answered for a pod was not one: retrying cannot help. */
+class NotAPod extends Error {
+  override name = 'NotAPod';
+}
+
 /** The longest wait between two tries of an evacuation checkpoint (the notice is 30 s to 2 min). */
 export const EVACUATION_RETRY_CAP_MS = 5_000;
 
@@ -155,7 +160,14 @@ export class PodCheckpointReconciler {
       const nodeName = pc.metadata.annotations?.[NODE_ANNOTATION];
       return this.staged(pc, posted, pc.metadata.annotations?.[SUBMITTED_AT_ANNOTATION] ?? nowIso(), { podUID: podUIDLabel, ...(nodeName ? { nodeName } : {}) });
     }
-    const pod = await this.findPod(pc);
+    let pod: Pod | undefined;
+    try {
+      pod = await this.findPod(pc);
+    } catch (err) {
+      if (!(err instanceof NotAPod)) throw err;
+      await this.lifecycle.fail(pc, R.InvalidSpec, err.message, log);
+      return undefined;
+    }
     const podUID = pod?.metadata.uid;
     if (!pod || !podUID) {
       await this.lifecycle.fail(pc, R.PodNotFound, `pod ${pc.metadata.namespace ?? ''}/${pc.spec.podName} not found`, log);
@@ -168,6 +180,9 @@ export class PodCheckpointReconciler {
     const where = { podUID, ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}) };
     const submitted = await this.lifecycle.submit(pc, {
       intent: where,
+      // An evacuation checkpoint the webhook created may race the leader's fast-path POST for the
+      // same pod (that POST then finds the object existing and records nothing): look first.
+      recoverFirst: isEvacuationCheckpoint(pc) || pc.metadata.labels?.[LABELS.trigger] === 'early',
       recover: () => this.recoverLostSubmission(pc, podUID, signal),
       post: () =>
         this.ctx.cedana
@@ -221,7 +236,8 @@ export class PodCheckpointReconciler {
     const action = await this.ctx.actions.find(candidate);
     // Unknown is not new: posting again could make a second checkpoint, adopting could take an old one.
     if (!action) throw new Error(`Cedana's listing does not show action ${candidate}, the latest of pod ${podUID}, yet`);
-    const startedAt = Date.parse(pc.status?.submitStartedAt ?? '');
+    // From our intent, or (looking first) from the object's creation: the fast path posts just before.
+    const startedAt = Date.parse(pc.status?.submitStartedAt ?? (pc.metadata.creationTimestamp ? new Date(pc.metadata.creationTimestamp).toISOString() : ''));
     const at = action.action_timestamp ? Date.parse(action.action_timestamp) : NaN;
     // An action without a time cannot be shown to be ours.
     if (!isPodCheckpointAction(action) || !(at >= startedAt - SKEW_MS)) return undefined;
@@ -331,12 +347,17 @@ export class PodCheckpointReconciler {
   /** The whole pod, from the apiserver: the cache keeps only what the controllers read, Cedana needs the spec. */
   private async readPod(pc: PodCheckpoint): Promise<Pod | undefined> {
     const namespace = pc.metadata.namespace ?? 'default';
+    let raw: unknown;
     try {
-      return Pod.parse(await this.ctx.core.readNamespacedPod({ name: pc.spec.podName, namespace }));
+      raw = await this.ctx.core.readNamespacedPod({ name: pc.spec.podName, namespace });
     } catch (err) {
       if (statusCodeOf(err) === 404) return undefined;
       throw err;
     }
+    // A path trick (a name admission let through before its rule existed) can answer with another kind.
+    const parsed = Pod.safeParse(raw);
+    if (!parsed.success) throw new NotAPod(`reading pod ${namespace}/${pc.spec.podName} did not return a pod: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    return parsed.data;
   }
 
   private overrides(pc: PodCheckpoint) {

@@ -267,6 +267,8 @@ describe('eviction hold', () => {
       const completed = Date.parse(String(checkpoints.get(`${ns.name}/${pc}`)?.status?.completedAt));
       expect(completed).toBeLessThan(Date.parse(deletionTimestamps.get(name) ?? '') + 1000);
       expect(await checkpointsOf(uid)).toEqual([pc]);
+      // The cordon's fast-path POST and the webhook's PodCheckpoint raced: still one Cedana action.
+      expect(sim.stats().checkpointActionsByPod[uid]).toHaveLength(1);
     }
     // the unprotected pod was let go before any protected pod's checkpoint was Ready
     expect(goneAt.get('drain-web')).toBeLessThan(Math.min(readyAt.get(names['drain-a']) ?? 0, readyAt.get(names['drain-b']) ?? 0));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/log.ts';
+import { createLogger } from '../../src/log.ts';
 
 function capture(): { lines: Record<string, unknown>[]; stream: { write: (s: string) => void } } {
   const lines: Record<string, unknown>[] = [];

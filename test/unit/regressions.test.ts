@@ -1,9 +1,9 @@
 // Bugs found by review, kept as tests so they stay fixed.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../../src/config/config.ts';
-import { pollDelay } from '../../../src/controllers/reconcile-kit.ts';
-import { WorkQueue } from '../../../src/kube/workqueue.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { pollDelay } from '../../src/controllers/reconcile-kit.ts';
+import { WorkQueue } from '../../src/kube/workqueue.ts';
 
 const base = { CEDANA_URL: 'https://acme.cedana.ai', CEDANA_AUTH_TOKEN: 'tok', CEDANA_CLUSTER_ID: 'cluster-1' };
 

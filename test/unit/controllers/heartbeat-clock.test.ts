@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HeartbeatClock } from '../../../src/controllers/heartbeat-clock.ts';
-import { pod } from './fixtures.ts';
+import { pod } from './builders.ts';
 
 const INTERVAL = 60_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { LABELS, NODE_ANNOTATION } from '../../../src/api/pod.ts';
 import { completedMs, ownedMetadata } from '../../../src/controllers/owned-objects.ts';
-import { pod } from './fixtures.ts';
+import { pod } from './builders.ts';
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 

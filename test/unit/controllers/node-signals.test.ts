@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyNode, DEFAULT_EARLY_TAINTS, DEFAULT_TERMINATING_TAINTS, taintMatches } from '../../../src/controllers/node-signals.ts';
-import { node } from './fixtures.ts';
+import { node } from './builders.ts';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 const GRACE = 60_000;

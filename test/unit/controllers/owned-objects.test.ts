@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../../src/api/pod.ts';
 import { derivedName, operatorCheckpoint, ownedMetadata, shortUid } from '../../../src/controllers/owned-objects.ts';
 import { CHECKPOINT_FINALIZER, PodCheckpoint } from '../../../src/api/podcheckpoint.ts';
-import { pod, policy } from './fixtures.ts';
+import { pod, policy } from './builders.ts';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

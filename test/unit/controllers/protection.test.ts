@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckpointPolicy } from '../../../src/api/checkpointpolicy.ts';
 import { CheckpointPolicies } from '../../../src/api/kinds.ts';
 import { HEARTBEAT_LABEL, NODE_RESTORE_LABEL, Protection, policiesByNamespace } from '../../../src/controllers/protection.ts';
-import { fakeStore, pod, policy } from './fixtures.ts';
+import { fakeStore, pod, policy } from './builders.ts';
 
 const store = (policies: CheckpointPolicy[]) => fakeStore(CheckpointPolicies, policies, [policiesByNamespace]);
 const none = () => new Protection(store([]), 0);

@@ -6,7 +6,7 @@ import { PodRestores } from '../../../src/api/kinds.ts';
 import { restoresByCheckpoint } from '../../../src/controllers/podrestore.ts';
 import { pruneCheckpoints } from '../../../src/controllers/retention.ts';
 import type { CustomObjects } from '../../../src/kube/custom-objects.ts';
-import { checkpoint, fakeStore, restore } from './fixtures.ts';
+import { checkpoint, fakeStore, restore } from './builders.ts';
 
 const log = pino({ level: 'silent' });
 

@@ -2,7 +2,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeClients } from '../../../src/kube/clients.ts';
-import { LOOPBACK_CERT, send, startStub, type StubServer } from '../client/stub-server.ts';
+import { LOOPBACK_CERT, send, startStub, type StubServer } from '../cedana/stub-server.ts';
 
 let stub: StubServer | undefined;
 afterEach(async () => {
