@@ -209,7 +209,7 @@ describe('WorkQueue', () => {
 
   it('warns at the 1st, 10th and 100th consecutive failure of a key, not at every retry', async () => {
     const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(String((JSON.parse(line) as { msg: string }).msg)) });
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
     const q = new WorkQueue({ name: 'noisy', workers: 1, backoff: { baseMs: 1, maxMs: 1 }, logger, handler: () => Promise.reject(new Error('apiserver down')) });
     queues.push(q);
     q.start();
