@@ -398,7 +398,8 @@ async function run(o: Options): Promise<Record<string, unknown>> {
     const delays: Delay[] = [];
     let noCedanaReady = 0;
     for (const x of all) {
-      if (x.readyAt === undefined) continue;
+      const readyAt = x.readyAt;
+      if (readyAt === undefined) continue;
       const id = x.actionId ?? actionsPerPod.get(x.pod)?.at(0);
       const done = Date.parse(actions.get(id ?? '')?.checkpoint_completed_timestamp ?? '');
       if (!Number.isFinite(done)) {
@@ -407,9 +408,9 @@ async function run(o: Options): Promise<Record<string, unknown>> {
       }
       // While kube-apiserver was down nothing could be written: that part of the wait is the outage's.
       const inOutage = done >= outageStartedAt && done < outageEndedAt;
-      const overlap = Math.max(0, Math.min(x.readyAt, outageEndedAt) - Math.max(done, outageStartedAt));
-      const disturbed = overlap > 0 || down.some((d) => d.from < x.readyAt && d.to > done);
-      delays.push({ pod: x.pod, phase: x.phase, cedanaReadyAt: done, readyAt: x.readyAt, raw: x.readyAt - done, adjusted: x.readyAt - done - overlap, inOutage, disturbed });
+      const overlap = Math.max(0, Math.min(readyAt, outageEndedAt) - Math.max(done, outageStartedAt));
+      const disturbed = overlap > 0 || down.some((d) => d.from < readyAt && d.to > done);
+      delays.push({ pod: x.pod, phase: x.phase, cedanaReadyAt: done, readyAt, raw: readyAt - done, adjusted: readyAt - done - overlap, inOutage, disturbed });
     }
     const stat = (v: number[]): { n: number; median_ms: number; p90_ms: number; worst_ms: number } => {
       const sorted = [...v].sort((p, q) => p - q);
