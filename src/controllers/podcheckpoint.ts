@@ -31,7 +31,10 @@ export const checkpointsByActionId = defineIndex(PodCheckpoints, 'actionId', (c)
 
 export function setupPodCheckpointController(mgr: Manager, ctx: OperatorContext): void {
   const reconciler = new PodCheckpointReconciler(ctx, mgr.index(PodCheckpoints, checkpointsByActionId), mgr.cache(Pods));
-  mgr.controller('podcheckpoint').for(PodCheckpoints, specOrLifecycleChanged).reads(Pods).complete(reconciler);
+  // A node's checkpoints arrive together: as many workers as the fan-out posts at once, so that
+  // recording and polling them keeps pace (each reconcile mostly waits on Cedana and the apiserver).
+  const workers = Math.max(ctx.config.workers, ctx.config.terminationConcurrency);
+  mgr.controller('podcheckpoint', { workers }).for(PodCheckpoints, specOrLifecycleChanged).reads(Pods).complete(reconciler);
 }
 
 /** What the apiserver answered for a pod was not one: retrying cannot help. */
