@@ -40,10 +40,17 @@ export const RESTORE_REASONS = {
   ReplacementNotRestored: 'ReplacementNotRestored',
 } as const;
 
-export const POLICY_CONDITIONS = { Ready: 'Ready', PodsLost: 'PodsLost' } as const;
+export const POLICY_CONDITIONS = {
+  Ready: 'Ready',
+  PodsLost: 'PodsLost',
+  /** Protected pods with a controller owner name their checkpoints (CEDANA_CHECKPOINT): their owner's replacement can be restored. */
+  DeclarativeRestoreReady: 'DeclarativeRestoreReady',
+} as const;
 export const POLICY_REASONS = {
   Protecting: 'Protecting',
   HeartbeatTooFrequent: 'HeartbeatTooFrequent',
   NoReadyCheckpoint: 'NoReadyCheckpoint',
+  MissingCheckpointName: 'MissingCheckpointName',
+  CheckpointNamesSet: 'CheckpointNamesSet',
   NoPodsLost: 'NoPodsLost',
 } as const;

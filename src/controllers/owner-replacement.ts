@@ -76,6 +76,20 @@ export function ownerReplacementSpec(pc: PodCheckpoint, podUID: string) {
   };
 }
 
+/**
+ * A protected pod whose restore would be its owner's replacement (restore mode not NewPod), but
+ * which names no checkpoint: the replacement would start from scratch. Said on the pod (a Warning
+ * Event) and on its policy (DeclarativeRestoreReady=False).
+ */
+export function lacksCheckpointName(pod: Pod, mode: 'Auto' | 'NewPod' | 'OwnerReplacement' | undefined): boolean {
+  return mode !== 'NewPod' && controllerOf(pod) !== undefined && declaredCheckpoint(pod).name === null;
+}
+
+export function missingCheckpointNameMessage(pod: Pod): string {
+  const owner = controllerOf(pod);
+  return `pod ${pod.metadata.name} is protected and owned by ${owner?.kind ?? 'a controller'} ${owner?.name ?? ''}, but no container sets CEDANA_CHECKPOINT: after an evacuation its owner's replacement starts from scratch. Set CEDANA_CHECKPOINT in the pod template to a value stable for the workload (README, "Pods with an owner")`;
+}
+
 /** Pods by their controller owner's uid: the candidates for an owner's replacement. */
 export const podsByControllerUID = defineIndex(Pods, 'controllerUID', (p) => {
   const o = controllerOf(p);

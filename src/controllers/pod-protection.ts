@@ -2,6 +2,9 @@
 // Triggered by: a pod created, relabelled, deleted, or its DisruptionTarget condition turning True.
 // Reads policies (through Protection), checkpoints and restores.
 //
+// A protected pod with a controller owner and no CEDANA_CHECKPOINT gets a Warning Event (once):
+// its owner's replacement could not be restored from an evacuation checkpoint.
+//
 // Cedana's pod labels (checked, with a Warning Event for a malformed value; heartbeats at the
 // label's interval, with retention), and the pod-level DisruptionTarget condition, which
 // checkpoints a protected pod at once.
@@ -18,6 +21,7 @@ import { Evacuator, type RestoreReason } from './evacuation.ts';
 import { checkpointsByActionId } from './podcheckpoint.ts';
 import { HeartbeatClock } from './heartbeat-clock.ts';
 import { checkpointsByPodUID, operatorCheckpoint } from './owned-objects.ts';
+import { lacksCheckpointName, missingCheckpointNameMessage } from './owner-replacement.ts';
 import { restoresByCheckpoint } from './podrestore.ts';
 import { podsByNamespace } from './protection.ts';
 import { LabelRecoveryPoints, recoveryPointEvent } from '../protection/recovery-point.ts';
@@ -51,7 +55,7 @@ export class PodProtectionReconciler {
   private readonly restores: PodRestoreStore;
   private readonly clock = new HeartbeatClock();
   /** Per pod key: its uid, and the label problems already reported (one Warning per distinct problem). */
-  private readonly seen = new Map<string, { uid: string; warned: string }>();
+  private readonly seen = new Map<string, { uid: string; warned: string; missingName?: boolean }>();
 
   private readonly evacuator: Evacuator;
   private readonly recovery = new LabelRecoveryPoints();
@@ -90,6 +94,12 @@ export class PodProtectionReconciler {
 
     const rule = this.ctx.protection.ruleFor(pod);
     if (!rule) return undefined;
+
+    // An owned pod whose replacement could not be restored: said once (per pod, per leader).
+    if (rule.restore && !memory.missingName && lacksCheckpointName(pod, rule.policy?.spec.restore?.mode)) {
+      memory.missingName = true;
+      this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Warning', 'MissingCheckpointName', missingCheckpointNameMessage(pod));
+    }
 
     const disruption = disruptionTarget(pod);
     if (disruption && rule.checkpoint) {

@@ -216,6 +216,18 @@ describe('pods with an owner: the owner replacement is the restore', () => {
       namespace: ns.name,
       body: { metadata: { name }, spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: template(name, 'bare-name', { protect: 'policy' }, undefined) } },
     });
+    // Said before anything happens: a Warning on the pod, and the policy's condition naming it.
+    const before = await runningPod(name);
+    const podName = before.metadata?.name ?? '';
+    await waitFor(async () => (await eventsFor(ns.name, podName)).some((e) => e.type === 'Warning' && e.reason === 'MissingCheckpointName'), { what: `the Warning on ${podName}` });
+    const condition = await waitFor(async () => {
+      const p = (await api().custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'checkpointpolicies', name: 'owned' })) as { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } };
+      const c = p.status?.conditions?.find((x) => x.type === 'DeclarativeRestoreReady');
+      return c?.message.includes(podName) ? c : undefined;
+    }, { what: 'DeclarativeRestoreReady naming the pod' });
+    expect(condition).toMatchObject({ status: 'False', reason: 'MissingCheckpointName' });
+    expect(condition.message).not.toContain('web-');
+
     const original = await drainPodOf(name);
     const restore = await restoreOf(original.uid, ['Succeeded', 'Failed']);
     expect(restore.status?.phase).toBe('Failed');
