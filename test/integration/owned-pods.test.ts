@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { AdmissionregistrationV1Api, AppsV1Api, type V1Container, type V1PodTemplateSpec } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, BatchV1Api, type V1Container, type V1PodTemplateSpec } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort, createLocalEvictionWebhook } from '../../src/dev/local-webhook.ts';
 import type { RunningOperator } from '../../src/operator.ts';
@@ -47,6 +47,7 @@ describe('pods with an owner: the owner replacement is the restore', () => {
   let removeWebhook: () => Promise<void>;
   const kc = kubeConfig();
   const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
   const vwcName = `cedana-owned-${randomBytes(3).toString('hex')}`;
 
   const list = async <T,>(plural: string, labelSelector?: string): Promise<T[]> =>
@@ -97,9 +98,16 @@ describe('pods with an owner: the owner replacement is the restore', () => {
       return pods.length === 1 ? pods[0] : undefined;
     }, { what: `one pod of ${app} Running`, timeoutMs: 60_000 });
 
+  /** The one pod of the app, once it is bound to a node (whatever its phase). */
+  const boundPod = (app: string) =>
+    waitFor(async () => {
+      const pods = (await livePods(app)).filter((p) => p.spec?.nodeName);
+      return pods.length === 1 ? pods[0] : undefined;
+    }, { what: `one pod of ${app} on a node`, timeoutMs: 60_000 });
+
   /** Drains the pod's node as a real drainer does; returns the pod that left. */
-  async function drainPodOf(app: string) {
-    const pod = await runningPod(app);
+  async function drainPodOf(app: string, o: { running?: boolean } = {}) {
+    const pod = o.running === false ? await boundPod(app) : await runningPod(app);
     const node = pod.spec?.nodeName ?? '';
     const drain = await kubectl(['drain', node, '--ignore-daemonsets', '--force', '--delete-emptydir-data', '--timeout=90s']);
     expect(drain.code, drain.out).toBe(0);
@@ -207,6 +215,35 @@ describe('pods with an owner: the owner replacement is the restore', () => {
     expect(original.name).toBe('trainer-0');
     const { replacement } = await expectRestoredFromEvacuation(name, original, 'StatefulSet', 'trainer-0');
     expect(replacement?.name).toBe('trainer-0');
+  }, 150_000);
+
+  // kwok completes a Job's pods as soon as they run (its pod-complete stage), so this Job's pod is
+  // bound to a Node no kwok or kubelet plays: it stays Pending, which the drain, the hold, the
+  // checkpoint and the Job controller treat as they treat a running pod.
+  it('indexed Job, parallelism 1 (policy): the replacement of the same completion index starts from "<job>-$(JOB_COMPLETION_INDEX)"', async () => {
+    const node = `own-job-${randomBytes(3).toString('hex')}`;
+    await api().core.createNode({ body: { metadata: { name: node, labels: { type: 'owned-unmanaged' } } } });
+    const name = 'batch';
+    const tpl = template(name, 'job', { protect: 'policy' }, [
+      { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } },
+      { name: 'CEDANA_CHECKPOINT', value: `${name}-$(JOB_COMPLETION_INDEX)` },
+    ]);
+    // Bound to that node by name (no scheduler), and Never restarted, as a Job's pods must be.
+    if (tpl.spec) {
+      tpl.spec.nodeName = node;
+      tpl.spec.restartPolicy = 'Never';
+      delete tpl.spec.nodeSelector;
+    }
+    await batch.createNamespacedJob({
+      namespace: ns.name,
+      body: { metadata: { name }, spec: { completionMode: 'Indexed', completions: 1, parallelism: 1, backoffLimit: 6, template: tpl } },
+    });
+    const original = await drainPodOf(name, { running: false });
+    const { restore, replacement } = await expectRestoredFromEvacuation(name, original, 'Job', `${name}-0`);
+    expect(replacement?.name).not.toBe(original.name);
+    const pod = await api().core.readNamespacedPod({ namespace: ns.name, name: replacement?.name ?? '' });
+    expect(pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index']).toBe('0');
+    expect(restore.spec.checkpointName).toBe('batch-0');
   }, 150_000);
 
   it('a Deployment without CEDANA_CHECKPOINT: reported (MissingCheckpointName, a Warning), and still no second pod', async () => {

@@ -286,6 +286,30 @@ const cases: Case[] = [
     events: [{ reason: 'Restored' }],
     result: 'done',
   },
+  {
+    name: 'a Job that is not indexed (parallelism 1): any new pod of the Job with the same value',
+    world: { checkpoints: [ckpt()], restores: [pr({ owner: JOB, podName: 'batch-abcde', checkpointName: 'batch' })], pods: [owned('batch-fghij', { owner: JOB, env: [{ name: 'CEDANA_CHECKPOINT', value: 'batch' }] })] },
+    key: KEY,
+    script: { latestPodAction: ok(RST), listActions: ok([checkpointAction, restoreAction('ready')]) },
+    calls: [{ method: 'latestPodAction', podId: 'uid-batch-fghij' }, { method: 'listActions' }],
+    writes: [{ op: 'patchStatus', phase: 'Succeeded', status: { restoredPod: { name: 'batch-fghij' } } }],
+    events: [{ reason: 'Restored' }],
+    result: 'done',
+  },
+  {
+    name: "another controller's pod (a custom kind): matched by owner uid and value, as a ReplicaSet's",
+    world: {
+      checkpoints: [ckpt()],
+      restores: [pr({ owner: { kind: 'TrainJob', name: 'llm', uid: OWNER_UID }, podName: 'llm-node-0', checkpointName: 'llm-0' })],
+      pods: [owned('llm-node-0-b', { owner: { kind: 'TrainJob', name: 'llm', uid: OWNER_UID }, env: [{ name: 'CEDANA_CHECKPOINT', value: 'llm-0' }] })],
+    },
+    key: KEY,
+    script: { latestPodAction: ok(RST), listActions: ok([checkpointAction, restoreAction('ready')]) },
+    calls: [{ method: 'latestPodAction', podId: 'uid-llm-node-0-b' }, { method: 'listActions' }],
+    writes: [{ op: 'patchStatus', phase: 'Succeeded', status: { restoredPod: { name: 'llm-node-0-b' } } }],
+    events: [{ reason: 'Restored' }],
+    result: 'done',
+  },
   { name: 'Succeeded: nothing more', world: { checkpoints: [ckpt()], restores: [pr({ status: { phase: 'Succeeded' } })], pods: [owned('web-new')] }, key: KEY, calls: [], writes: [], events: [], result: 'done' },
 ];
 
