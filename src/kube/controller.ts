@@ -38,11 +38,13 @@ export class Controller {
   readonly name: string;
   private readonly queue: WorkQueue;
   private readonly stopping = new AbortController();
+  private readonly log: Logger;
   private running = false;
 
   constructor(o: ControllerOptions) {
     this.name = o.name;
     const log = o.logger.child({ controller: o.name });
+    this.log = log;
     this.queue = new WorkQueue({
       name: o.name,
       workers: o.workers,
@@ -73,6 +75,13 @@ export class Controller {
   /** Keys arrive only while the controller runs: a standby's queue stays empty, and its start replays the caches. */
   enqueue(key: string): void {
     if (this.running) this.queue.add(key);
+  }
+
+  /** The keys backing off after failures run now (the apiserver is back). */
+  retryFailedNow(): void {
+    if (!this.running) return;
+    const n = this.queue.retryFailedNow();
+    if (n > 0) this.log.info({ keys: n }, 'the apiserver answers again: retrying the keys that failed meanwhile');
   }
 
   get isRunning(): boolean {

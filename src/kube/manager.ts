@@ -14,6 +14,8 @@ import type { Metrics } from '../metrics.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import type { Index, Kind, Store } from './cache.ts';
 import { Controller, type Reconciler } from './controller.ts';
+import { sleep } from '../util/backoff.ts';
+import { getJson } from './http.ts';
 import { Informer, InformerGroup, type InformerEvent } from './informer.ts';
 import { keyOf, type Keyed } from './keys.ts';
 import type { LeaderElector } from './leader-election.ts';
@@ -164,6 +166,7 @@ export class Manager {
             logger: this.log.child({ informer: kind.plural, namespace: namespace ?? '*' }),
             onWatchState: (state) => {
               this.metrics.watchStates.inc({ informer: kind.plural, state });
+              this.watchStateChanged(state);
             },
           }),
       ),
@@ -228,6 +231,34 @@ export class Manager {
     });
     for (const r of this.runnables.filter((r) => !r.needLeaderElection)) await r.start();
     return new RunningManager(this, http, caches, this.controllers, this.runnables, this.o.leaderElector);
+  }
+
+  private probing = false;
+  /** Aborted when the manager stops: ends the apiserver probe. */
+  readonly stopped = new AbortController();
+
+  /**
+   * An informer failed: once the apiserver answers again, every controller retries at once the
+   * keys that failed meanwhile, instead of sleeping out backoffs grown during the outage.
+   */
+  private watchStateChanged(state: string): void {
+    if (state !== 'error' || this.probing) return;
+    this.probing = true;
+    void (async () => {
+      try {
+        while (!this.stopped.signal.aborted) {
+          try {
+            await getJson(this.o.kubeConfig, '/version', {}, AbortSignal.any([this.stopped.signal, AbortSignal.timeout(2_000)]));
+            for (const c of this.controllers) c.controller.retryFailedNow();
+            return;
+          } catch {
+            await sleep(1_000, this.stopped.signal);
+          }
+        }
+      } finally {
+        this.probing = false;
+      }
+    })();
   }
 
   /** @internal */
@@ -298,6 +329,7 @@ export class RunningManager {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.mgr.stopped.abort();
     const log = this.mgr.log;
     log.info('stopping: finishing in-flight reconciles');
     await Promise.all(this.controllers.map((c) => c.controller.shutdown()));

@@ -94,6 +94,24 @@ export class WorkQueue {
     return delay;
   }
 
+  /**
+   * Every key that is waiting out a failure's backoff runs again now (its failure count stays):
+   * after an outage, the keys that failed during it must not sleep out a backoff grown while
+   * nothing could work.
+   */
+  retryFailedNow(): number {
+    let n = 0;
+    for (const key of this.failures.keys()) {
+      const pending = this.timers.get(key);
+      if (!pending) continue;
+      clearTimeout(pending.timer);
+      this.timers.delete(key);
+      this.add(key);
+      n++;
+    }
+    return n;
+  }
+
   forget(key: string): void {
     this.failures.delete(key);
   }

@@ -220,6 +220,34 @@ describe('WorkQueue', () => {
     expect(warnings).toEqual(['reconcile failed; retrying with backoff', 'reconcile failed 10 times in a row; still retrying', 'reconcile failed 100 times in a row; still retrying']);
   });
 
+  it('retryFailedNow runs the keys backing off at once, and keeps their failure counts', async () => {
+    let fail = true;
+    const seen: string[] = [];
+    const q = new WorkQueue({
+      name: 'outage',
+      workers: 1,
+      backoff: { baseMs: 60_000, maxMs: 300_000 },
+      logger: pino({ level: 'silent' }),
+      handler: (key) => {
+        seen.push(key);
+        return fail ? Promise.reject(new Error('apiserver down')) : Promise.resolve(undefined);
+      },
+    });
+    queues.push(q);
+    q.start();
+    q.add('a');
+    q.add('b');
+    await tick(1);
+    expect(seen).toEqual(['a', 'b']);
+    fail = false;
+    expect(q.retryFailedNow()).toBe(2);
+    await tick(1);
+    // Not a minute later: now.
+    expect(seen).toEqual(['a', 'b', 'a', 'b']);
+    expect(q.failuresOf('a')).toBe(0);
+    expect(q.retryFailedNow()).toBe(0);
+  });
+
   it('keeps the earliest of several addAfter delays for a key', async () => {
     const times: number[] = [];
     const start = Date.now();
