@@ -19,7 +19,7 @@ export class StartupError extends Error {
  */
 export async function checkToken(cedana: CedanaClient, log: Logger): Promise<void> {
   try {
-    const user = await cedana.getUser({ signal: AbortSignal.timeout(15_000) });
+    const user = await cedana.getUser({ signal: AbortSignal.timeout(5_000) });
     log.info({ cedana: cedana.baseUrl, user }, 'Cedana token accepted');
   } catch (err) {
     if (err instanceof CedanaApiError && err.isTokenRejected) throw new StartupError(`Cedana at ${cedana.baseUrl} rejects the token (GET /v2/user: ${err.message}); check CEDANA_AUTH_TOKEN or the token file`);
