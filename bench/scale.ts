@@ -47,6 +47,7 @@ interface Options {
   logLevel: string;
   settleMs: number;
   timeoutMs: number;
+  hold: boolean;
 }
 
 function options(): Options {
@@ -61,6 +62,7 @@ function options(): Options {
       'log-level': { type: 'string' },
       'settle-ms': { type: 'string' },
       'timeout-s': { type: 'string' },
+      hold: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -75,6 +77,8 @@ function options(): Options {
   --log-level LEVEL         the operator's LOG_LEVEL (default info, the chart's)
   --settle-ms MS            wait before each memory reading after a milestone (default 2000)
   --timeout-s S             per wait (default 600)
+  --hold                    after the last size, keep its control plane up (its kubeconfig on stderr) until SIGINT,
+                            to run the operator against it again by hand (heap snapshots, flags)
 `);
     process.exit(0);
   }
@@ -101,6 +105,7 @@ function options(): Options {
     logLevel: values['log-level'] ?? 'info',
     settleMs: int('--settle-ms', values['settle-ms'], 2000, 0),
     timeoutMs: int('--timeout-s', values['timeout-s'], 600, 1) * 1000,
+    hold: values.hold === true,
   };
 }
 
@@ -271,7 +276,10 @@ async function heapOf(op: OperatorProcess): Promise<Record<string, number>> {
   };
 }
 
-async function run(o: Options, size: Size): Promise<Record<string, unknown>> {
+/** --hold: the last size's control plane, left up. */
+let held: LocalCluster | undefined;
+
+async function run(o: Options, size: Size, hold = false): Promise<Record<string, unknown>> {
   const tag = `${String(size.pods)}x${String(size.nodes)}`;
   const started = performance.now();
   say(`${tag}: starting a control plane (etcd + kube-apiserver)`);
@@ -465,16 +473,22 @@ async function run(o: Options, size: Size): Promise<Record<string, unknown>> {
   } finally {
     await op?.stop();
     await sim?.stop();
-    await cluster.down();
+    if (hold) held = cluster;
+    else await cluster.down();
   }
 }
 
 async function main(): Promise<void> {
   const o = options();
   say(`sizes ${o.sizes.map((s) => `${String(s.pods)}x${String(s.nodes)}`).join(', ')}; create concurrency ${String(o.createConcurrency)}`);
-  for (const size of o.sizes) {
-    const result = await run(o, size);
+  for (const [i, size] of o.sizes.entries()) {
+    const result = await run(o, size, o.hold && i === o.sizes.length - 1);
     process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+  if (held) {
+    say(`holding the control plane until SIGINT; KUBECONFIG=${held.kubeconfig}`);
+    // SIGINT/SIGTERM: startLocalCluster's hooks take it down.
+    await new Promise<never>(() => setInterval(() => undefined, 60_000));
   }
 }
 

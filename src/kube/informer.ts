@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { exponentialDelay, jittered, sleep, type BackoffPolicy } from '../util/backoff.ts';
 import { Cache, type Index, type Kind, type Store } from './cache.ts';
-import { getJson, KubeHttpError, streamWatch } from './http.ts';
+import { getList, KubeHttpError, streamWatch, type ListMeta } from './http.ts';
 import { keyOf, type Keyed } from './keys.ts';
 
 export { keyOf, type Keyed } from './keys.ts';
@@ -19,9 +19,9 @@ export type InformerEvent<T> = { type: 'add'; obj: T } | { type: 'update'; obj: 
 /** What happened to the watch itself, for logs and metrics. */
 export type WatchState = 'listed' | 'watching' | 'closed' | 'expired' | 'error' | 'silent';
 
+/** A list page once its items are consumed: what comes with them. */
 export interface ListPage {
-  items: unknown[];
-  metadata?: { resourceVersion?: string | undefined; continue?: string | undefined } | undefined;
+  metadata?: ListMeta | undefined;
 }
 
 export interface InformerOptions<K extends string, T extends Keyed> {
@@ -143,11 +143,11 @@ export class Informer<K extends string, T extends Keyed> implements Store<K, T> 
     let continueToken: string | undefined;
     let resourceVersion: string | undefined;
     do {
-      const page = await this.listPage(continueToken);
-      for (const raw of page.items) {
+      // Each item is parsed (and compacted) as it arrives: a page is never whole in memory.
+      const page = await this.listPage(continueToken, (raw) => {
         const obj = this.parse(raw);
         if (obj) fresh.set(keyOf(obj), obj);
-      }
+      });
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion;
     } while (continueToken);
@@ -169,11 +169,11 @@ export class Informer<K extends string, T extends Keyed> implements Store<K, T> 
     }
   }
 
-  private async listPage(continueToken: string | undefined): Promise<ListPage> {
+  private async listPage(continueToken: string | undefined, onItem: (raw: unknown) => void): Promise<ListPage> {
     const query: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
     if (continueToken) query.continue = continueToken;
     if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
-    return (await getJson(this.opts.kubeConfig, this.path, query, this.stopped.signal)) as ListPage;
+    return await getList(this.opts.kubeConfig, this.path, query, this.stopped.signal, onItem);
   }
 
   /** One watch stream, until it closes (resolve), fails (reject) or goes silent (watchdog: resolve). */

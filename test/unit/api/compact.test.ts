@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import { compactNode, compactPod } from '../../../src/api/compact.ts';
 import { Nodes, Pods } from '../../../src/api/kinds.ts';
+import { Node, Pod } from '../../../src/api/pod.ts';
 
 const fullPod = {
   apiVersion: 'v1',
@@ -62,5 +65,41 @@ describe('the compact cache form', () => {
 
   it('still refuses another kind', () => {
     expect(() => Pods.parse({ ...fullPod, kind: 'Namespace' })).toThrow(/expected a Pod/);
+  });
+});
+
+describe('the projection comes before the schema (kinds.ts)', () => {
+  const variants: [string, unknown][] = [
+    ['a full pod', fullPod],
+    ['a list item (no kind, no apiVersion)', { ...fullPod, apiVersion: undefined, kind: undefined }],
+    ['no status', { ...fullPod, status: undefined }],
+    ['being deleted', { ...fullPod, metadata: { ...fullPod.metadata, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['x'] } }],
+  ];
+  for (const [name, raw] of variants) {
+    it(`${name}: the same compact pod as the schema's parse of the whole pod`, () => {
+      expect(Pods.parse(raw)).toEqual(compactPod(Pod.parse(raw)));
+    });
+  }
+
+  it('a node: the same as the schema on the whole node', () => {
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', uid: 'n-1', labels: { zone: 'a' }, managedFields: [{ manager: 'kubelet' }] },
+      spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule', timeAdded: 'x' }], podCIDR: '10.0.0.0/24' },
+      status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: 't', reason: 'KubeletReady' }], images: [{ names: ['a'] }] },
+    };
+    expect(Nodes.parse(node)).toEqual(compactNode(Node.parse(node)));
+  });
+
+  it('refuses what the schema refuses in what is kept, with the schema\'s error', () => {
+    expect(() => Pods.parse({ ...fullPod, metadata: { ...fullPod.metadata, name: 7 } })).toThrow(ZodError);
+    expect(() => Pods.parse({ ...fullPod, metadata: { ...fullPod.metadata, labels: { a: 1 } } })).toThrow(ZodError);
+    expect(() => Pods.parse({ ...fullPod, status: { conditions: [{ status: 'True' }] } })).toThrow(ZodError);
+    expect(() => Pods.parse({ ...fullPod, spec: { nodeName: 3 } })).toThrow(ZodError);
+    // Not shaped like a pod: the projection cannot read it, the schema says why.
+    expect(() => Pods.parse({ kind: 'Pod', metadata: { name: 'x' } })).toThrow(ZodError);
+    expect(() => Pods.parse(null)).toThrow(ZodError);
+    expect(() => Nodes.parse({ metadata: { name: 'n', ownerReferences: 'no' } })).toThrow(ZodError);
   });
 });
