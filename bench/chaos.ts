@@ -184,7 +184,9 @@ interface Seen {
 async function run(o: Options): Promise<Record<string, unknown>> {
   const began = Date.now();
   const deadline = began + o.timeoutMs;
-  say(`N=${String(o.n)}, ${String(o.kills)} kills, outage ${String(o.outageMs / 1000)} s; faults ${JSON.stringify(o.faults)}; operator --cedana-timeout=${o.cedanaTimeout} --poll-interval=${o.pollInterval} --poll-interval-max=${o.pollIntervalMax} --workers=${String(o.workers)}`);
+  say(
+    `N=${String(o.n)}, ${String(o.kills)} kills, outage ${String(o.outageMs / 1000)} s; faults ${JSON.stringify(o.faults)}; operator --cedana-timeout=${o.cedanaTimeout} --poll-interval=${o.pollInterval} --poll-interval-max=${o.pollIntervalMax} --workers=${String(o.workers)}`,
+  );
   say('starting a control plane (etcd + kube-apiserver)');
   const cluster: LocalCluster = await startLocalCluster({ prefix: 'cedana-bench-chaos-' });
   let simulator: SimulatorProcess | undefined;

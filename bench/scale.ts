@@ -181,7 +181,9 @@ function podBody(i: number, nodes: number): V1Pod {
         'kubectl.kubernetes.io/default-container': 'main',
         'checksum/config': `${hex(hash, 8)}${'9f2c4e1a7b3d5f60'.repeat(3)}${hex(i, 8)}`,
       },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-${hex(hash, 10)}`, uid: `6f1d2c3b-4a5e-4f60-8a7b-${hex(hash, 8)}${hex(i, 4)}`, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-${hex(hash, 10)}`, uid: `6f1d2c3b-4a5e-4f60-8a7b-${hex(hash, 8)}${hex(i, 4)}`, controller: true, blockOwnerDeletion: true },
+      ],
     },
     spec: {
       nodeName: nodeName(i % nodes),
@@ -194,9 +196,7 @@ function podBody(i: number, nodes: number): V1Pod {
           image: `registry.example.com/ml/${app}:v1.42.${String(i % 10)}`,
           command: ['python', '-m', 'trainer.main'],
           args: ['--config=/etc/trainer/config.yaml', '--checkpoint-dir=/data/checkpoints', `--shard=${String(i)}`],
-          ports: [
-            { name: 'http', containerPort: 8080, protocol: 'TCP' },
-          ],
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
           env: [
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
             { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -342,7 +342,9 @@ async function run(o: Options, size: Size, hold = false): Promise<Record<string,
     const mean = (xs: number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
     const requestBytes = Buffer.byteLength(JSON.stringify(podBody(0, size.nodes)));
     const protectedPods = Array.from({ length: size.pods }, (_, i) => i).filter((i) => isProtected(i, size.nodes)).length;
-    say(`${tag}: ${String(size.nodes)} nodes (${String(nodesSeconds)} s) and ${String(size.pods)} pods${o.podStatus ? ' with a Running status' : ''} (${String(podsSeconds)} s); ${String(protectedPods)} to protect`);
+    say(
+      `${tag}: ${String(size.nodes)} nodes (${String(nodesSeconds)} s) and ${String(size.pods)} pods${o.podStatus ? ' with a Running status' : ''} (${String(podsSeconds)} s); ${String(protectedPods)} to protect`,
+    );
 
     sim = await spawnSimulator({ token: TOKEN, latencyMs: o.latencyMs, stepMs: o.stepMs });
     say(`${tag}: simulator (pid ${String(sim.pid)}) listening on ${sim.url}`);
@@ -402,7 +404,9 @@ async function run(o: Options, size: Size, hold = false): Promise<Record<string,
     const afterPolicy = await memory(op.pid, o.settleMs);
     const tainted = Array.from({ length: Math.max(1, Math.round(size.nodes / 10)) }, (_, k) => nodeName(k * Math.floor(size.nodes / Math.max(1, Math.round(size.nodes / 10)))));
     const expected = Array.from({ length: size.pods }, (_, i) => i).filter((i) => isProtected(i, size.nodes) && tainted.includes(nodeName(i % size.nodes))).length;
-    say(`${tag}: the policy protects ${String(protectedPods)} pods (${String(Math.round(policyMs))} ms); RSS ${String(afterPolicy.rssMB)} MB; tainting ${String(tainted.length)} nodes (${String(expected)} protected pods on them)`);
+    say(
+      `${tag}: the policy protects ${String(protectedPods)} pods (${String(Math.round(policyMs))} ms); RSS ${String(afterPolicy.rssMB)} MB; tainting ${String(tainted.length)} nodes (${String(expected)} protected pods on them)`,
+    );
     t = performance.now();
     failIfAny(
       'taints',

@@ -385,7 +385,10 @@ async function run(o: Options, n: number): Promise<Record<string, unknown>> {
       Object.fromEntries(pick(opMetrics, 'cedana_operator_reconcile_total', { controller }).map((s: Sample) => [s.labels.result ?? '', round(s.value / n, 2)]));
     const milestones = Object.fromEntries(
       MILESTONES.map((m) => {
-        const s = all.map((x) => x[m]).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+        const s = all
+          .map((x) => x[m])
+          .filter((v): v is number => v !== undefined)
+          .sort((a, b) => a - b);
         return [m, s.length === 0 ? null : { p50_ms: round(percentile(s, 0.5)), max_ms: round(s.at(-1) ?? NaN) }];
       }),
     );
@@ -448,7 +451,7 @@ async function run(o: Options, n: number): Promise<Record<string, unknown>> {
       signalToCheckpointRequestedMetric: { pod: hist('pod'), node: hist('node') },
       milestonesSinceTaint: milestones,
       resolution:
-        'ms since t0 (just before the taint PATCH): submitted = the simulator\'s action_timestamp of the pod\'s first checkpoint action (1 ms); the other milestones at the arrival of a watch event; they need not be in order',
+        "ms since t0 (just before the taint PATCH): submitted = the simulator's action_timestamp of the pod's first checkpoint action (1 ms); the other milestones at the arrival of a watch event; they need not be in order",
       taintWrite_ms: round(taintWrittenMs),
       cedanaCallsPerCheckpoint: perCheckpoint(simAfter, simBefore),
       cedanaActionsPerPod: { min: Math.min(...actionsPerPod), max: Math.max(...actionsPerPod), pods: actionsPerPod.length },
@@ -507,7 +510,9 @@ async function main(): Promise<void> {
   for (const n of o.ns) {
     const result = await run(o, n);
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    say(`N=${String(n)}: total to last POST accepted ${String((result.toPostAccepted as { total_ms: number }).total_ms)} ms, to last Ready ${String((result.toReady as { total_ms: number }).total_ms)} ms (bound ${String(result.bound_ms)} ms)`);
+    say(
+      `N=${String(n)}: total to last POST accepted ${String((result.toPostAccepted as { total_ms: number }).total_ms)} ms, to last Ready ${String((result.toReady as { total_ms: number }).total_ms)} ms (bound ${String(result.bound_ms)} ms)`,
+    );
   }
 }
 

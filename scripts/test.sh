@@ -4,7 +4,7 @@
 # repo) so its progress shows. vitest runs last so that its summary closes the output.
 set -eu
 cd "$(dirname "$0")/.."
-echo "== lint"; eslint .
+echo "== lint"; eslint .; prettier --check --log-level warn "**/*.{ts,js}"
 echo "== typecheck"; tsc -p tsconfig.json
 # A client no one here wrote (schemathesis, from PyPI) checks the simulator against the document.
 if [ $# -eq 0 ]; then echo "== conformance (schemathesis)"; sh scripts/conformance.sh; fi

@@ -66,9 +66,7 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     metrics,
     workers: config.workers,
     httpBindAddress: config.httpBindAddress,
-    leaderElector: config.leaderElect
-      ? new LeaderElector({ api: clients.coordination, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, logger: log })
-      : undefined,
+    leaderElector: config.leaderElect ? new LeaderElector({ api: clients.coordination, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, logger: log }) : undefined,
   });
   const ctx: OperatorContext = {
     cedana,

@@ -22,18 +22,20 @@ export const LabelSelector = z
       .optional(),
     matchExpressions: z
       .array(
-        z.object({
-          key: labelKey('key'),
-          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-          values: z.array(labelValue('each of values')).max(SELECTOR_LIMITS.values).optional(),
-        }).meta({
-          'x-kubernetes-validations': [
-            {
-              rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
-              message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
-            },
-          ],
-        }),
+        z
+          .object({
+            key: labelKey('key'),
+            operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+            values: z.array(labelValue('each of values')).max(SELECTOR_LIMITS.values).optional(),
+          })
+          .meta({
+            'x-kubernetes-validations': [
+              {
+                rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+                message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+              },
+            ],
+          }),
       )
       .max(SELECTOR_LIMITS.matchExpressions)
       .optional(),
@@ -61,9 +63,7 @@ export const CheckpointPolicySpec = z.object({
       }),
     })
     .optional(),
-  heartbeat: z
-    .object({ interval: z.string().regex(new RegExp(DURATION)).meta({ description: 'Periodic checkpoints (reason heartbeat), e.g. 30m.' }) })
-    .optional(),
+  heartbeat: z.object({ interval: z.string().regex(new RegExp(DURATION)).meta({ description: 'Periodic checkpoints (reason heartbeat), e.g. 30m.' }) }).optional(),
   retention: z.object({ keepLast: z.int().min(1).max(1000).meta({ description: 'Ready checkpoints kept per pod; older ones are deprecated and deleted.' }) }).optional(),
   recoveryPoint: z
     .object({

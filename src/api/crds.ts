@@ -81,7 +81,12 @@ export const crdSources: CrdSource[] = [
       { name: 'Last-Heartbeat', type: 'date', jsonPath: '.status.lastHeartbeat', priority: 1 },
       { name: 'Keep', type: 'integer', jsonPath: '.spec.retention.keepLast', priority: 1 },
       readyColumn,
-      { name: 'Recovery-Point', type: 'string', jsonPath: '.status.conditions[?(@.type=="RecoveryPointMet")].status', description: 'RecoveryPointMet: every protected pod has a Ready checkpoint within the bound' },
+      {
+        name: 'Recovery-Point',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="RecoveryPointMet")].status',
+        description: 'RecoveryPointMet: every protected pod has a Ready checkpoint within the bound',
+      },
       { name: 'No-Checkpoint', type: 'integer', jsonPath: '.status.podsWithoutCheckpoint', description: 'Protected pods with no Ready checkpoint' },
       { name: 'Worst-Age', type: 'string', jsonPath: '.status.worstCheckpointAge', description: "Oldest of the pods' newest Ready checkpoints, as of the last status write", priority: 1 },
       age,

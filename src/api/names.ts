@@ -20,10 +20,8 @@ export const MAX_LABEL_VALUE = 63;
 /** prefix (253) + '/' + name (63) */
 export const MAX_LABEL_KEY = MAX_SUBDOMAIN + 1 + 63;
 
-export const SUBDOMAIN_RULE =
-  "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters";
-export const LABEL_KEY_RULE =
-  "an optional DNS subdomain prefix and '/', then a name of at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit";
+export const SUBDOMAIN_RULE = "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters";
+export const LABEL_KEY_RULE = "an optional DNS subdomain prefix and '/', then a name of at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit";
 export const LABEL_VALUE_RULE = "empty, or at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit";
 
 export const isDns1123Subdomain = (s: string): boolean => s.length <= MAX_SUBDOMAIN && new RegExp(DNS1123_SUBDOMAIN_RE).test(s);
@@ -39,13 +37,15 @@ export const LABEL_KEY_CEL = (v: string): string => `${v}.indexOf('/') <= ${Stri
  */
 export const objectName = (what: string, description: string) => {
   const message = `${what} must be ${SUBDOMAIN_RULE}`;
-  return z
-    .string()
-    .min(1)
-    .max(MAX_SUBDOMAIN)
-    .refine(isDns1123Subdomain, { message })
-    // maxLength bounds the rule's cost; an over-long name gets the apiserver's own "Too long" message.
-    .meta({ description, 'x-kubernetes-validations': [{ rule: `self.matches('${DNS1123_SUBDOMAIN_RE}')`, message }] });
+  return (
+    z
+      .string()
+      .min(1)
+      .max(MAX_SUBDOMAIN)
+      .refine(isDns1123Subdomain, { message })
+      // maxLength bounds the rule's cost; an over-long name gets the apiserver's own "Too long" message.
+      .meta({ description, 'x-kubernetes-validations': [{ rule: `self.matches('${DNS1123_SUBDOMAIN_RE}')`, message }] })
+  );
 };
 
 export const labelKey = (what: string) => {

@@ -29,11 +29,7 @@ export const CheckpointOverridesSpec = z
   .object({
     asynchronous: z.boolean().optional(),
     compression: Compression.optional(),
-    criuOpts: z
-      .string()
-      .max(8192)
-      .optional()
-      .meta({ description: 'CRIU options as a JSON object string.' }),
+    criuOpts: z.string().max(8192).optional().meta({ description: 'CRIU options as a JSON object string.' }),
     directory: z.string().max(4096).optional(),
     streams: z.int().min(0).max(64).optional(),
   })

@@ -24,16 +24,11 @@ export const PodRestoreSpec = z
     actionId: z.guid().optional().meta({ description: 'A Cedana checkpoint action id, instead of checkpointRef.' }),
     reason: RestoreReason.default('manual'),
     podName: objectName('podName', 'Name of the restored pod (Cedana defaults to <pod>-restored).').optional(),
-    criuOpts: z
-      .string()
-      .max(8192)
-      .optional(),
-    mode: PodRestoreMode.optional().meta({ description: 'NewPod (the default): Cedana creates the restored pod. OwnerReplacement: the owner\'s replacement pod, started from the checkpoint by Cedana\'s declarative restore.' }),
-    checkpointName: z
-      .string()
-      .max(253)
-      .optional()
-      .meta({ description: "OwnerReplacement: the original pod's CEDANA_CHECKPOINT value; absent when it had none (its replacement cannot be restored)." }),
+    criuOpts: z.string().max(8192).optional(),
+    mode: PodRestoreMode.optional().meta({
+      description: "NewPod (the default): Cedana creates the restored pod. OwnerReplacement: the owner's replacement pod, started from the checkpoint by Cedana's declarative restore.",
+    }),
+    checkpointName: z.string().max(253).optional().meta({ description: "OwnerReplacement: the original pod's CEDANA_CHECKPOINT value; absent when it had none (its replacement cannot be restored)." }),
     owner: z
       .object({ apiVersion: z.string().max(253).optional(), kind: z.string().min(1).max(63), name: objectName('owner.name', "Name of the pod's controller owner."), uid: uid("The owner's uid.") })
       .optional()

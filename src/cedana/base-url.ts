@@ -8,6 +8,9 @@ export function normaliseBaseUrl(raw: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`must be an http(s) URL, got ${url.protocol}`);
   // A query or fragment would end up inside every request path.
   if (url.search !== '' || url.hash !== '') throw new TypeError('must not have a query string or fragment');
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/v[12]$/i, '').replace(/\/+$/, '');
+  const path = url.pathname
+    .replace(/\/+$/, '')
+    .replace(/\/v[12]$/i, '')
+    .replace(/\/+$/, '');
   return `${url.origin}${path}`;
 }

@@ -63,11 +63,7 @@ export class CedanaApiError extends Error {
     this.method = init.method;
     this.path = init.path;
     this.operation = init.operation;
-    this.retryable =
-      init.kind === 'network' ||
-      init.kind === 'timeout' ||
-      init.kind === 'malformed' ||
-      (init.kind === 'http' && init.status !== undefined && isRetryableStatus(init.status));
+    this.retryable = init.kind === 'network' || init.kind === 'timeout' || init.kind === 'malformed' || (init.kind === 'http' && init.status !== undefined && isRetryableStatus(init.status));
     this.retryAfterMs = init.retryAfterMs;
   }
 

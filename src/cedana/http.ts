@@ -58,8 +58,7 @@ export interface Request<T> {
 }
 
 /** The zod messages say UUID where the OpenAPI document says `format: uuid`. */
-const contractErrorMap: z.core.$ZodErrorMap = (iss) =>
-  iss.code === 'invalid_format' && (iss.format === 'guid' || iss.format === 'uuid') ? 'Invalid UUID' : undefined;
+const contractErrorMap: z.core.$ZodErrorMap = (iss) => (iss.code === 'invalid_format' && (iss.format === 'guid' || iss.format === 'uuid') ? 'Invalid UUID' : undefined);
 
 /** `root` names the value in messages: `body` for bodies, the parameter's name for parameters. */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, root = 'body'): { ok: true; value: T } | { ok: false; issues: string } {
@@ -67,8 +66,7 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, root = 'body'
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: formatIssues(r.error.issues, root) };
 }
 
-const mediaType = (header: string | string[] | undefined): string | undefined =>
-  (Array.isArray(header) ? header[0] : header)?.split(';')[0]?.trim().toLowerCase() || undefined;
+const mediaType = (header: string | string[] | undefined): string | undefined => (Array.isArray(header) ? header[0] : header)?.split(';')[0]?.trim().toLowerCase() || undefined;
 
 /** undici's own timeouts (connect, headers, body inactivity) count as timeouts too. */
 const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -129,10 +127,7 @@ export class Transport {
       } catch (err) {
         if (!(err instanceof CedanaApiError) || !err.retryable || attempt >= maxAttempts || req.signal?.aborted === true) throw err;
         const delayMs = retryDelay(err, attempt, this.#opts.retry, this.#opts.random);
-        this.#opts.logger?.debug(
-          { operation: req.operation, method: req.method, pathTemplate: req.pathTemplate, attempt, delayMs, kind: err.kind, status: err.status },
-          'cedana call will be retried',
-        );
+        this.#opts.logger?.debug({ operation: req.operation, method: req.method, pathTemplate: req.pathTemplate, attempt, delayMs, kind: err.kind, status: err.status }, 'cedana call will be retried');
         await this.#sleep(delayMs, req.signal);
       }
     }
@@ -222,8 +217,7 @@ export class Transport {
     const base = { operation: req.operation, method: req.method, path: req.path, status: raw.status };
     const type = mediaType(raw.headers['content-type']);
     // A malformed answer is the server's (or a proxy's) fault and may pass: retryable, never a value.
-    const malformed = (what: string): CedanaApiError =>
-      new CedanaApiError({ ...base, kind: 'malformed', description: `${this.#redact(what)} (${raw.status} response does not match the contract)` });
+    const malformed = (what: string): CedanaApiError => new CedanaApiError({ ...base, kind: 'malformed', description: `${this.#redact(what)} (${raw.status} response does not match the contract)` });
 
     if (raw.status < 200 || raw.status > 299) throw this.#httpError(req, raw, type);
     const spec = req.response;
@@ -310,8 +304,7 @@ export interface ErrorBody {
 const GO_MUX_TEXT = /^(404 page not found|405 method not allowed|method not allowed)$/i;
 const MAX_TEXT_MESSAGE = 500;
 
-const scalarText = (v: unknown): string | undefined =>
-  typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+const scalarText = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 
 /**
  * Every error body the Cedana service has used: `{message, code?, details?}` (the reference),

@@ -27,7 +27,11 @@ const obj = (v: unknown): Json => (v !== null && typeof v === 'object' ? (v as J
 
 /** Tag → short prefix used when two operations share an operationId (the reference has two `list`). */
 const tagPrefix = (tag: string): string =>
-  tag.toLowerCase().replace(/\(([^)]*)\)/g, '$1').replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+  tag
+    .toLowerCase()
+    .replace(/\(([^)]*)\)/g, '$1')
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
 
 function mergeInto(target: Json, source: Json, what: string): void {
   for (const [key, value] of Object.entries(source)) {

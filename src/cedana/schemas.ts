@@ -96,10 +96,7 @@ export const CheckpointPod = named(
   }),
 );
 
-export const CheckpointOperationStatus = named(
-  'CheckpointOperationStatus',
-  z.enum(['initialized', 'processing', 'checkpoint_created', 'ready', 'error', 'not_found']),
-);
+export const CheckpointOperationStatus = named('CheckpointOperationStatus', z.enum(['initialized', 'processing', 'checkpoint_created', 'ready', 'error', 'not_found']));
 
 export const StatusResponse = named('StatusResponse', z.object({ details: nullableString(), status: CheckpointOperationStatus }));
 
@@ -169,10 +166,7 @@ export const V1CheckpointResources = named(
   }),
 );
 
-export const V1Checkpoint = named(
-  'V1Checkpoint',
-  z.object({ display_name: z.string(), id: z.string(), resources: V1CheckpointResources, state: z.string() }),
-);
+export const V1Checkpoint = named('V1Checkpoint', z.object({ display_name: z.string(), id: z.string(), resources: V1CheckpointResources, state: z.string() }));
 
 export const V1CheckpointEnvelope = named('V1CheckpointEnvelope', z.object({ data: V1Checkpoint }));
 

@@ -137,6 +137,20 @@ export async function checkpointCommand(argv: string[], out: Writable = process.
       if (a.output) out.write(formatDocument(created, a.output));
       return 0;
     }
-    return waitForEnd({ command: COMMAND, target: t, plural: PLURAL, kind: 'PodCheckpoint', created, schema: PodCheckpoint, line: checkpointLine, isDone: isCheckpointDone, outcome: checkpointOutcome, timeoutMs: a.timeoutMs, output: a.output, out, err });
+    return waitForEnd({
+      command: COMMAND,
+      target: t,
+      plural: PLURAL,
+      kind: 'PodCheckpoint',
+      created,
+      schema: PodCheckpoint,
+      line: checkpointLine,
+      isDone: isCheckpointDone,
+      outcome: checkpointOutcome,
+      timeoutMs: a.timeoutMs,
+      output: a.output,
+      out,
+      err,
+    });
   });
 }

@@ -103,15 +103,27 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const ns = 'demo';
     await core.createNamespace({ body: { metadata: { name: ns } } });
-    await waitUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace: ns }).then(() => true, () => false), 60_000, 'the demo namespace service account');
+    await waitUntil(
+      () =>
+        core.readNamespacedServiceAccount({ name: 'default', namespace: ns }).then(
+          () => true,
+          () => false,
+        ),
+      60_000,
+      'the demo namespace service account',
+    );
     await core.createNamespacedPod({
       namespace: ns,
       body: { metadata: { name: 'trainer-0', labels: { app: 'trainer' } }, spec: { containers: [{ name: 'train', image: 'registry.invalid/trainer:1' }], terminationGracePeriodSeconds: 0 } },
     });
-    const node = await waitUntil(async () => {
-      const p = await core.readNamespacedPod({ name: 'trainer-0', namespace: ns });
-      return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
-    }, 60_000, 'trainer-0 to run');
+    const node = await waitUntil(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'trainer-0', namespace: ns });
+        return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
+      },
+      60_000,
+      'trainer-0 to run',
+    );
     say(`4/8  pod demo/trainer-0 is Running on ${node}; checkpointing it`);
 
     const cr = (plural: string, kind: string, name: string, spec: object) =>
@@ -129,16 +141,23 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const restore = await follow('PodRestore trainer-0-restore', () => phaseOf('podrestores', 'trainer-0-restore'), ['Succeeded', 'Failed']);
     if (restore.phase !== 'Succeeded') throw new Error(`restore failed: ${String(restore.message)}`);
     const restored = restore.restoredPod as { name: string };
-    const where = await waitUntil(async () => {
-      const p = await core.readNamespacedPod({ name: restored.name, namespace: ns });
-      return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
-    }, 60_000, 'the restored pod to run');
+    const where = await waitUntil(
+      async () => {
+        const p = await core.readNamespacedPod({ name: restored.name, namespace: ns });
+        return p.status?.phase === 'Running' ? (p.spec?.nodeName ?? '?') : undefined;
+      },
+      60_000,
+      'the restored pod to run',
+    );
     say(`6/8  restored: pod demo/${restored.name} is Running on ${where}`);
 
     // Part two: a node is reclaimed, and a CheckpointPolicy carries its pods to other nodes.
     const doomed = 'kwok-node-0';
     await custom.createNamespacedCustomObject({
-      group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: 'checkpointpolicies',
+      group: 'cedana.ai',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'checkpointpolicies',
       body: { apiVersion: 'cedana.ai/v1alpha1', kind: 'CheckpointPolicy', metadata: { name: 'workers' }, spec: { selector: { matchLabels: { app: 'worker' } } } },
     });
     const workers = ['worker-0', 'worker-1', 'worker-2'];
@@ -148,14 +167,24 @@ export async function demoCommand(argv: string[]): Promise<number> {
         body: { metadata: { name, labels: { app: 'worker' } }, spec: { nodeName: doomed, containers: [{ name: 'work', image: 'registry.invalid/worker:1' }], terminationGracePeriodSeconds: 0 } },
       });
     }
-    await waitUntil(async () => {
-      const policy = (await custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: 'checkpointpolicies', name: 'workers' })) as { status?: { protectedPods?: number } };
-      return policy.status?.protectedPods === workers.length;
-    }, 60_000, 'the policy to protect the workers');
+    await waitUntil(
+      async () => {
+        const policy = (await custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural: 'checkpointpolicies', name: 'workers' })) as {
+          status?: { protectedPods?: number };
+        };
+        return policy.status?.protectedPods === workers.length;
+      },
+      60_000,
+      'the policy to protect the workers',
+    );
     say(`7/8  CheckpointPolicy "workers" protects 3 pods on ${doomed}. Karpenter reclaims the node: taint karpenter.sh/disrupted, then kubectl drain at once`);
     await core.patchNode({ name: doomed, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     const listOf = async (plural: string) =>
-      ((await custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, labelSelector: `cedana.ai/node=${doomed}` })) as { items: { spec: { podName?: string }; status?: { phase?: string; restoredPod?: { name: string } } }[] }).items;
+      (
+        (await custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural, labelSelector: `cedana.ai/node=${doomed}` })) as {
+          items: { spec: { podName?: string }; status?: { phase?: string; restoredPod?: { name: string } } }[];
+        }
+      ).items;
     // The drain does not wait for anything: the webhook answers its evictions 429 until each pod's checkpoint is Ready.
     const drainStarted = Date.now();
     const drain = await kubectl(kubeconfig, ['drain', doomed, '--ignore-daemonsets', '--force', '--delete-emptydir-data', '--timeout=120s']);
@@ -163,19 +192,31 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (drain.code !== 0) throw new Error(`kubectl drain failed (${String(drain.code)}): ${drain.out.slice(-500)}`);
     const outcomes = Object.fromEntries((await operator.metrics.evictions.get()).values.map((v) => [String(v.labels.outcome), v.value]));
     const ready = (await listOf('podcheckpoints')).filter((c) => c.status?.phase === 'Ready');
-    say(`     kubectl drain finished in ${drainSeconds}s: ${String(outcomes.held ?? 0)} evictions held (429) while ${String(ready.length)} checkpoints were taken (${ready.map((c) => c.spec.podName ?? '?').join(', ')}), then allowed: ${String(outcomes.ready ?? 0)}`);
-    const restoredPods = await waitUntil(async () => {
-      const items = await listOf('podrestores');
-      return items.length === workers.length && items.every((r) => r.status?.phase === 'Succeeded') ? items.map((r) => r.status?.restoredPod?.name ?? '?') : undefined;
-    }, 120_000, 'the evacuation restores');
-    const placed = await waitUntil(async () => {
-      const pods = await Promise.all(restoredPods.map((name) => core.readNamespacedPod({ name, namespace: ns })));
-      return pods.every((p) => p.status?.phase === 'Running') ? pods.map((p) => `${p.metadata?.name ?? '?'} on ${p.spec?.nodeName ?? '?'}`) : undefined;
-    }, 60_000, 'the restored workers to run');
+    say(
+      `     kubectl drain finished in ${drainSeconds}s: ${String(outcomes.held ?? 0)} evictions held (429) while ${String(ready.length)} checkpoints were taken (${ready.map((c) => c.spec.podName ?? '?').join(', ')}), then allowed: ${String(outcomes.ready ?? 0)}`,
+    );
+    const restoredPods = await waitUntil(
+      async () => {
+        const items = await listOf('podrestores');
+        return items.length === workers.length && items.every((r) => r.status?.phase === 'Succeeded') ? items.map((r) => r.status?.restoredPod?.name ?? '?') : undefined;
+      },
+      120_000,
+      'the evacuation restores',
+    );
+    const placed = await waitUntil(
+      async () => {
+        const pods = await Promise.all(restoredPods.map((name) => core.readNamespacedPod({ name, namespace: ns })));
+        return pods.every((p) => p.status?.phase === 'Running') ? pods.map((p) => `${p.metadata?.name ?? '?'} on ${p.spec?.nodeName ?? '?'}`) : undefined;
+      },
+      60_000,
+      'the restored workers to run',
+    );
     say(`8/8  restored elsewhere, reason nodeTermination: ${placed.join(', ')}. Done.`);
 
     if (values.keep) {
-      say(`\nEverything keeps running. Try:\n  export KUBECONFIG=${kubeconfig}\n  "$(sh ${script} build)/kubectl" get cedana -n demo -o wide\n  curl -H 'Authorization: Bearer ${token}' ${sim.url}/v2/actions\nCtrl-C stops it all.`);
+      say(
+        `\nEverything keeps running. Try:\n  export KUBECONFIG=${kubeconfig}\n  "$(sh ${script} build)/kubectl" get cedana -n demo -o wide\n  curl -H 'Authorization: Bearer ${token}' ${sim.url}/v2/actions\nCtrl-C stops it all.`,
+      );
       await new Promise<never>(() => undefined);
     }
     return 0;
@@ -189,13 +230,17 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
 async function follow(what: string, read: () => Promise<{ phase?: string; message?: string; cedanaStatus?: string } & Record<string, unknown>>, final: string[]) {
   let last = '';
-  return waitUntil(async () => {
-    const s: Awaited<ReturnType<typeof read>> = await read().catch(() => ({}));
-    const line = `${s.phase ?? 'Pending'}${s.cedanaStatus ? ` (Cedana: ${s.cedanaStatus})` : ''}`;
-    if (line !== last) say(`     ${what}: ${line}`);
-    last = line;
-    return s.phase && final.includes(s.phase) ? s : undefined;
-  }, 120_000, `${what} to finish`);
+  return waitUntil(
+    async () => {
+      const s: Awaited<ReturnType<typeof read>> = await read().catch(() => ({}));
+      const line = `${s.phase ?? 'Pending'}${s.cedanaStatus ? ` (Cedana: ${s.cedanaStatus})` : ''}`;
+      if (line !== last) say(`     ${what}: ${line}`);
+      last = line;
+      return s.phase && final.includes(s.phase) ? s : undefined;
+    },
+    120_000,
+    `${what} to finish`,
+  );
 }
 
 async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {

@@ -184,8 +184,7 @@ export function describeKubeError(err: unknown, target: Pick<KubeTarget, 'server
   return `cannot reach the apiserver at ${target.server}: ${firstLine(cause ?? err)}`;
 }
 
-export const statusCode = (err: unknown): number | undefined =>
-  err instanceof ApiException ? err.code : err instanceof KubeHttpError ? err.statusCode : undefined;
+export const statusCode = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : err instanceof KubeHttpError ? err.statusCode : undefined);
 
 /** Runs a Kubernetes call; any failure becomes a CliError with describeKubeError's line. */
 export async function kubeCall<T>(command: string, target: Pick<KubeTarget, 'server'>, what: string, access: string, fn: () => Promise<T>): Promise<T> {

@@ -147,6 +147,20 @@ export async function restoreCommand(argv: string[], out: Writable = process.std
       if (a.output) out.write(formatDocument(created, a.output));
       return 0;
     }
-    return waitForEnd({ command: COMMAND, target: t, plural: PLURAL, kind: 'PodRestore', created, schema: PodRestore, line: restoreLine, isDone: isRestoreDone, outcome: restoreOutcome, timeoutMs: a.timeoutMs, output: a.output, out, err });
+    return waitForEnd({
+      command: COMMAND,
+      target: t,
+      plural: PLURAL,
+      kind: 'PodRestore',
+      created,
+      schema: PodRestore,
+      line: restoreLine,
+      isDone: isRestoreDone,
+      outcome: restoreOutcome,
+      timeoutMs: a.timeoutMs,
+      output: a.output,
+      out,
+      err,
+    });
   });
 }

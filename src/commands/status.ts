@@ -85,9 +85,7 @@ export function onNodeLoss(rule: ProtectionRule, newest: ProtectedPod['newestChe
   const withNotice = rule.checkpoint ? (rule.restore ? `checkpoint (${rule.kind}), then restore elsewhere` : `checkpoint (${rule.kind}), no restore`) : 'nothing: no checkpoint';
   let withoutNotice = 'nothing: not restored';
   if (rule.restore) {
-    withoutNotice = newest
-      ? `restore from ${newest.name}${newest.ageSeconds !== null ? ` (${formatAge(newest.ageSeconds * 1000)} old)` : ''}`
-      : 'lost: no Ready checkpoint to restore from';
+    withoutNotice = newest ? `restore from ${newest.name}${newest.ageSeconds !== null ? ` (${formatAge(newest.ageSeconds * 1000)} old)` : ''}` : 'lost: no Ready checkpoint to restore from';
   }
   return { withNotice, withoutNotice };
 }
@@ -142,7 +140,11 @@ export function formatStatus(r: StatusReport): string {
   const rows = r.protectedPods.map((p) => [
     p.pod,
     p.node ?? '<none>',
-    'policy' in p.protectedBy ? `policy/${p.protectedBy.policy}` : Object.entries(p.protectedBy.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    'policy' in p.protectedBy
+      ? `policy/${p.protectedBy.policy}`
+      : Object.entries(p.protectedBy.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
     p.newestCheckpoint?.name ?? '<none>',
     p.newestCheckpoint?.ageSeconds != null ? formatAge(p.newestCheckpoint.ageSeconds * 1000) : '-',
     p.onNodeLoss.withNotice,
@@ -168,8 +170,12 @@ export async function statusCommand(argv: string[], out: Writable = process.stdo
     const t = kubeTarget(COMMAND, a);
     const ns = t.namespace;
     const listCr = (plural: string, kind: string) =>
-      kubeCall(COMMAND, t, `the ${kind} kind`, `list ${plural} in namespace ${ns}`, () =>
-        t.custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural }) as Promise<unknown>,
+      kubeCall(
+        COMMAND,
+        t,
+        `the ${kind} kind`,
+        `list ${plural} in namespace ${ns}`,
+        () => t.custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns, plural }) as Promise<unknown>,
       );
     const [podList, policyList, checkpointList] = await Promise.all([
       kubeCall(COMMAND, t, `namespace ${ns}`, `list pods in namespace ${ns}`, () => t.core.listNamespacedPod({ namespace: ns })),
@@ -177,7 +183,7 @@ export async function statusCommand(argv: string[], out: Writable = process.stdo
       listCr('podcheckpoints', 'PodCheckpoint'),
     ]);
     // List items of built-in kinds carry no kind; ours do. Anything that does not parse is not counted.
-    const items = (list: unknown): unknown[] => ((list as { items?: unknown[] } | null)?.items ?? []);
+    const items = (list: unknown): unknown[] => (list as { items?: unknown[] } | null)?.items ?? [];
     const parsed = <T>(list: unknown, parse: (raw: unknown) => { success: boolean; data?: T }): T[] =>
       items(list).flatMap((raw) => {
         const r = parse(raw);

@@ -192,7 +192,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     clusterId: pick('cluster-id', 'CEDANA_CLUSTER_ID'),
     cedanaCaFile: pick('cedana-ca-file', 'CEDANA_CA_FILE'),
     cedanaTimeout: pick('cedana-timeout', 'CEDANA_TIMEOUT'),
-    namespaces: namespaces?.split(',').map((s) => s.trim()).filter(Boolean),
+    namespaces: namespaces
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     workers: pick('workers', 'WORKERS'),
     pollInterval: pick('poll-interval', 'POLL_INTERVAL'),
     pollIntervalMax: pick('poll-interval-max', 'POLL_INTERVAL_MAX'),
@@ -204,9 +207,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     identity: pick('identity', 'POD_NAME') ?? `${hostname()}-${process.pid}`,
     httpBindAddress: pick('http-bind-address', 'HTTP_BIND_ADDRESS'),
     logLevel: pick('log-level', 'LOG_LEVEL'),
-    terminatingTaints: pick('terminating-taints', 'TERMINATING_TAINTS')?.split(',').map((t) => t.trim()).filter(Boolean),
+    terminatingTaints: pick('terminating-taints', 'TERMINATING_TAINTS')
+      ?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     nodeNotReadyGrace: pick('node-not-ready-grace', 'NODE_NOT_READY_GRACE'),
-    earlyTaints: pick('early-checkpoint-taints', 'EARLY_CHECKPOINT_TAINTS')?.split(',').map((t) => t.trim()).filter(Boolean),
+    earlyTaints: pick('early-checkpoint-taints', 'EARLY_CHECKPOINT_TAINTS')
+      ?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     labelHeartbeatKeepLast: pick('label-heartbeat-keep-last', 'LABEL_HEARTBEAT_KEEP_LAST'),
     terminationConcurrency: pick('termination-concurrency', 'TERMINATION_CONCURRENCY'),
     minHeartbeatInterval: pick('min-heartbeat-interval', 'MIN_HEARTBEAT_INTERVAL'),

@@ -38,7 +38,13 @@ export const checkpointsByOwner = defineIndex(PodCheckpoints, 'owner', (c) => (c
 
 export function setupCheckpointPolicyController(mgr: Manager, ctx: OperatorContext): void {
   const policies = mgr.cache(CheckpointPolicies);
-  const reconciler = new CheckpointPolicyReconciler(ctx, policies, mgr.index(Pods, podsByNamespace), mgr.index(PodCheckpoints, checkpointsByOwner, checkpointsByPodUID), mgr.index(PodRestores, restoresByCheckpoint));
+  const reconciler = new CheckpointPolicyReconciler(
+    ctx,
+    policies,
+    mgr.index(Pods, podsByNamespace),
+    mgr.index(PodCheckpoints, checkpointsByOwner, checkpointsByPodUID),
+    mgr.index(PodRestores, restoresByCheckpoint),
+  );
   const phaseChanged = (e: InformerEvent<PodCheckpoint>): boolean => e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined);
   mgr
     .controller('checkpointpolicy')
@@ -78,9 +84,7 @@ export class CheckpointPolicyReconciler {
       return undefined;
     }
     const namespace = policy.metadata.namespace ?? 'default';
-    const pods = this.pods
-      .byIndex(podsByNamespace, namespace)
-      .filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.ctx.protection.policyFor(p)?.metadata.uid === policy.metadata.uid);
+    const pods = this.pods.byIndex(podsByNamespace, namespace).filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.ctx.protection.policyFor(p)?.metadata.uid === policy.metadata.uid);
     this.clock.retainOnly(new Set(pods.map((p) => p.metadata.uid ?? '')));
     this.ctx.metrics.protectedPods.set({ namespace, policy: policy.metadata.name }, pods.length);
 
@@ -92,7 +96,12 @@ export class CheckpointPolicyReconciler {
       const intervalMs = parseDuration(policy.spec.heartbeat.interval) ?? 0;
       const min = this.ctx.config.minHeartbeatInterval;
       if (intervalMs < min) {
-        conditions.push({ type: C.Ready, status: 'False', reason: R.HeartbeatTooFrequent, message: `heartbeat.interval ${policy.spec.heartbeat.interval} is below the operator's minimum of ${min}ms` });
+        conditions.push({
+          type: C.Ready,
+          status: 'False',
+          reason: R.HeartbeatTooFrequent,
+          message: `heartbeat.interval ${policy.spec.heartbeat.interval} is below the operator's minimum of ${min}ms`,
+        });
       } else {
         const beat = await this.heartbeats(policy, pods, intervalMs, log);
         if (beat.took > 0) changes.lastHeartbeat = nowIso();
@@ -102,7 +111,12 @@ export class CheckpointPolicyReconciler {
     if (policy.spec.retention) await this.retain(policy, policy.spec.retention.keepLast, log);
 
     // How much work a node loss would cost right now (RecoveryPointMet, status, metrics).
-    const rp = policyRecoveryPoint(policy, pods, pods.flatMap((p) => this.checkpoints.byIndex(checkpointsByPodUID, p.metadata.uid ?? '')), this.ctx.metrics);
+    const rp = policyRecoveryPoint(
+      policy,
+      pods,
+      pods.flatMap((p) => this.checkpoints.byIndex(checkpointsByPodUID, p.metadata.uid ?? '')),
+      this.ctx.metrics,
+    );
     Object.assign(changes, rp.changes);
     conditions.push(rp.condition);
     if (rp.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(1_000, rp.requeueAfterMs));
@@ -114,10 +128,20 @@ export class CheckpointPolicyReconciler {
       conditions.push({ type: C.PodsLost, status: 'False', reason: R.NoPodsLost, message: 'No protected pod was lost without a checkpoint' });
     }
     // Owned pods restored as their owner's replacement need a checkpoint name (declarative restore).
-    const nameless = policy.spec.onNodeTermination.restore ? pods.filter((p) => lacksCheckpointName(p, policy.spec.restore?.mode)).map((p) => p.metadata.name).sort() : [];
+    const nameless = policy.spec.onNodeTermination.restore
+      ? pods
+          .filter((p) => lacksCheckpointName(p, policy.spec.restore?.mode))
+          .map((p) => p.metadata.name)
+          .sort()
+      : [];
     if (nameless.length > 0) {
       const shown = nameless.slice(0, MAX_LISTED).join(', ') + (nameless.length > MAX_LISTED ? ` and ${String(nameless.length - MAX_LISTED)} more` : '');
-      conditions.push({ type: C.DeclarativeRestoreReady, status: 'False', reason: R.MissingCheckpointName, message: `Pods with an owner and no CEDANA_CHECKPOINT (their replacement would start from scratch): ${shown}` });
+      conditions.push({
+        type: C.DeclarativeRestoreReady,
+        status: 'False',
+        reason: R.MissingCheckpointName,
+        message: `Pods with an owner and no CEDANA_CHECKPOINT (their replacement would start from scratch): ${shown}`,
+      });
     } else if (policy.status?.conditions?.some((c) => c.type === C.DeclarativeRestoreReady && c.status === 'False')) {
       conditions.push({ type: C.DeclarativeRestoreReady, status: 'True', reason: R.CheckpointNamesSet, message: 'Every protected pod with an owner sets CEDANA_CHECKPOINT' });
     }

@@ -30,7 +30,10 @@ export function setupEvacuationRestoreController(mgr: Manager, ctx: OperatorCont
     // A pod that left its node (deleted, evicted, rebound) may complete an evacuation.
     .watches(Pods, (e) =>
       e.type === 'delete' || (e.type === 'update' && e.obj.spec.nodeName !== e.old.spec.nodeName)
-        ? checkpoints.byIndex(checkpointsByPodUID, e.obj.metadata.uid ?? '').filter(isEvacuationCheckpoint).map(keyOf)
+        ? checkpoints
+            .byIndex(checkpointsByPodUID, e.obj.metadata.uid ?? '')
+            .filter(isEvacuationCheckpoint)
+            .map(keyOf)
         : [],
     )
     .watches(Nodes, (e) => (e.type === 'delete' ? checkpoints.byIndex(evacuationCheckpointsByNode, e.obj.metadata.name).map(keyOf) : []))

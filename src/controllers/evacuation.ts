@@ -43,21 +43,23 @@ export const evacuationCheckpointName = (pod: Pod, trigger: EvacuationRequest['t
   derivedName(pod.metadata.name, `${trigger === 'early' ? 'early' : 'evac'}-${shortUid(pod.metadata.uid ?? '')}`);
 
 const evacuationBody = (pod: Pod, rule: ProtectionRule, req: EvacuationRequest, annotations: Record<string, string>) =>
-  operatorCheckpoint(pod, rule.policy, req.trigger, evacuationCheckpointName(pod, req.trigger), req.nodeName, { kind: rule.kind, reason: 'manual' }, {
-    ...annotations,
-    // Who would replace the pod, and under which checkpoint name: read when the pod is gone.
-    ...(req.trigger === 'evacuation' ? identityAnnotations(pod) : {}),
-    ...(req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {}),
-  });
+  operatorCheckpoint(
+    pod,
+    rule.policy,
+    req.trigger,
+    evacuationCheckpointName(pod, req.trigger),
+    req.nodeName,
+    { kind: rule.kind, reason: 'manual' },
+    {
+      ...annotations,
+      // Who would replace the pod, and under which checkpoint name: read when the pod is gone.
+      ...(req.trigger === 'evacuation' ? identityAnnotations(pod) : {}),
+      ...(req.trigger === 'evacuation' ? { [RESTORE_REASON_ANNOTATION]: rule.restore ? req.restoreReason : 'none' } : {}),
+    },
+  );
 
 /** Creates the pod's evacuation checkpoint; its reconciler submits it. */
-export async function requestEvacuationCheckpoint(
-  objects: CustomObjects,
-  checkpoints: PodCheckpointStore,
-  pod: Pod,
-  rule: ProtectionRule,
-  req: EvacuationRequest,
-): Promise<'created' | 'exists'> {
+export async function requestEvacuationCheckpoint(objects: CustomObjects, checkpoints: PodCheckpointStore, pod: Pod, rule: ProtectionRule, req: EvacuationRequest): Promise<'created' | 'exists'> {
   const namespace = pod.metadata.namespace ?? 'default';
   if (checkpoints.get(`${namespace}/${evacuationCheckpointName(pod, req.trigger)}`)) return 'exists';
   return objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, {}));

@@ -32,11 +32,7 @@ export function setupNodeTerminationController(mgr: Manager, ctx: OperatorContex
   const checkpoints = mgr.index(PodCheckpoints, checkpointsByPodUID, checkpointsByActionId);
   const evacuator = new Evacuator(ctx, checkpoints, (id) => checkpoints.byIndex(checkpointsByActionId, id).length > 0);
   const reconciler = new NodeTerminationReconciler(ctx, mgr.cache(Nodes), mgr.index(Pods, podsByNode), checkpoints, evacuator);
-  mgr
-    .controller('node-termination')
-    .for(Nodes)
-    .reads(Pods, PodCheckpoints, CheckpointPolicies)
-    .complete(reconciler);
+  mgr.controller('node-termination').for(Nodes).reads(Pods, PodCheckpoints, CheckpointPolicies).complete(reconciler);
 }
 
 const podIsDone = (p: Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -128,13 +124,17 @@ export class NodeTerminationReconciler {
       const checkpoints = this.checkpoints.byIndex(checkpointsByPodUID, uid);
       // An evacuation checkpoint exists: its own restore follows it (the evacuation-restore controller).
       if (checkpoints.some(isEvacuationCheckpoint)) continue;
-      const newest = checkpoints
-        .filter((c) => c.status?.phase === 'Ready')
-        .sort((a, b) => completedMs(b) - completedMs(a))[0];
+      const newest = checkpoints.filter((c) => c.status?.phase === 'Ready').sort((a, b) => completedMs(b) - completedMs(a))[0];
       const namespace = pod.metadata.namespace ?? 'default';
       if (!newest) {
         if (policy) lostByPolicy.set(policy, [...(lostByPolicy.get(policy) ?? []), `${namespace}/${pod.metadata.name}`]);
-        else this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Warning', 'PodLost', `Node ${nodeName} (${cause}) is gone and this pod has no Ready checkpoint to restore from`);
+        else
+          this.ctx.events.record(
+            { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+            'Warning',
+            'PodLost',
+            `Node ${nodeName} (${cause}) is gone and this pod has no Ready checkpoint to restore from`,
+          );
         continue;
       }
       const name = derivedName(pod.metadata.name, `lost-${shortUid(uid)}`);

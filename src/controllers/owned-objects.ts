@@ -42,9 +42,7 @@ export function ownedMetadata(pod: Pod, policy: CheckpointPolicy | undefined, tr
       ...(nodeName ? { [LABELS.node]: labelValue(nodeName) } : {}),
     },
     annotations: { ...annotations, ...(nodeName ? { [NODE_ANNOTATION]: nodeName } : {}) },
-    ...(policy?.metadata.uid
-      ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'CheckpointPolicy', name: policy.metadata.name, uid: policy.metadata.uid }] }
-      : {}),
+    ...(policy?.metadata.uid ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'CheckpointPolicy', name: policy.metadata.name, uid: policy.metadata.uid }] } : {}),
   };
 }
 

@@ -153,7 +153,13 @@ export class OwnerReplacementRestore {
       return undefined;
     }
     const status = pr.status ?? {};
-    const poll = { requeueAfterMs: pollDelay(status.waitingSince ?? (pr.metadata.creationTimestamp ? new Date(pr.metadata.creationTimestamp).toISOString() : undefined), this.ctx.config.pollInterval, this.ctx.config.pollIntervalMax) };
+    const poll = {
+      requeueAfterMs: pollDelay(
+        status.waitingSince ?? (pr.metadata.creationTimestamp ? new Date(pr.metadata.creationTimestamp).toISOString() : undefined),
+        this.ctx.config.pollInterval,
+        this.ctx.config.pollIntervalMax,
+      ),
+    };
     const candidates = this.candidates(pr, pc);
     const followed = status.restoredPod?.uid;
     let dropped: string | undefined;
@@ -174,12 +180,19 @@ export class OwnerReplacementRestore {
       const since = dropped || !status.waitingSince ? nowIso() : status.waitingSince;
       const sinceMs = Math.max(ms(since), ms(pr.metadata.creationTimestamp));
       if (Date.now() - sinceMs > this.ctx.config.restoredPodTimeout) {
-        await this.deps.fail(pr, R.ReplacementNotFound, `${ownerText} made no replacement of pod ${originalPod.name} with CEDANA_CHECKPOINT=${checkpointName} within ${String(timeoutS)}s (--restored-pod-timeout)`, log);
+        await this.deps.fail(
+          pr,
+          R.ReplacementNotFound,
+          `${ownerText} made no replacement of pod ${originalPod.name} with CEDANA_CHECKPOINT=${checkpointName} within ${String(timeoutS)}s (--restored-pod-timeout)`,
+          log,
+        );
         return undefined;
       }
       const message = `Waiting for ${ownerText} to replace pod ${originalPod.name} (CEDANA_CHECKPOINT=${checkpointName})${dropped ? `; replacement ${dropped} is gone` : ''}`;
       if (status.message !== message || !status.waitingSince) {
-        await this.deps.write(pr, { phase: 'Pending', message, waitingSince: since, checkpointName, ...(dropped ? { restoredPod: null as never } : {}) }, [condition(C.Ready, 'False', R.WaitingForReplacement, message)]);
+        await this.deps.write(pr, { phase: 'Pending', message, waitingSince: since, checkpointName, ...(dropped ? { restoredPod: null as never } : {}) }, [
+          condition(C.Ready, 'False', R.WaitingForReplacement, message),
+        ]);
       }
       return poll;
     }
@@ -198,7 +211,9 @@ export class OwnerReplacementRestore {
     }
     const message = `Replacement pod ${newest.metadata.name} of ${ownerText} created; waiting for Cedana to restore it from the checkpoint named ${checkpointName}`;
     if (status.restoredPod?.uid !== newest.metadata.uid || status.message !== message) {
-      pr = await this.deps.write(pr, { phase: 'Restoring', restoredPod: podRef(newest), checkpointName, message, ...(checkpointActionId ? { checkpointActionId } : {}) }, [condition(C.Ready, 'False', R.WaitingForCedanaRestore, message)]);
+      pr = await this.deps.write(pr, { phase: 'Restoring', restoredPod: podRef(newest), checkpointName, message, ...(checkpointActionId ? { checkpointActionId } : {}) }, [
+        condition(C.Ready, 'False', R.WaitingForCedanaRestore, message),
+      ]);
       this.ctx.events.record(pr, 'Normal', 'ReplacementFound', `Replacement pod ${newest.metadata.name} of ${ownerText}`);
     }
     return poll;
@@ -227,7 +242,13 @@ export class OwnerReplacementRestore {
     const { owner, checkpointName } = pr.spec;
     const ownerText = owner ? `${owner.kind} ${owner.name}` : 'its owner';
     const from = action.checkpoint_id === checkpointId ? `the evacuation checkpoint ${action.checkpoint_id}` : `checkpoint ${action.checkpoint_id}`;
-    const base = { restoredPod: podRef(pod), restoreActionId: action.action_id, checkpointId: action.checkpoint_id, ...(checkpointName !== undefined ? { checkpointName } : {}), cedanaStatus: action.status };
+    const base = {
+      restoredPod: podRef(pod),
+      restoreActionId: action.action_id,
+      checkpointId: action.checkpoint_id,
+      ...(checkpointName !== undefined ? { checkpointName } : {}),
+      cedanaStatus: action.status,
+    };
     switch (actionOutcome(action.status)) {
       case 'failed':
         await this.deps.fail(pr, R.RestoreFailed, `Cedana's restore of replacement pod ${pod.metadata.name} from ${from} failed: ${JSON.stringify(action.details ?? action.status)}`, log, base);

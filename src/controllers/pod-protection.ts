@@ -27,8 +27,7 @@ import { podsByNamespace } from './protection.ts';
 import { LabelRecoveryPoints, recoveryPointEvent } from '../protection/recovery-point.ts';
 import { pruneCheckpoints } from './retention.ts';
 
-export const disruptionRestoreReason = (reason: string | undefined): RestoreReason =>
-  reason === 'TerminationByKubelet' || reason === 'DeletionByTaintManager' ? 'nodeTermination' : 'manual';
+export const disruptionRestoreReason = (reason: string | undefined): RestoreReason => (reason === 'TerminationByKubelet' || reason === 'DeletionByTaintManager' ? 'nodeTermination' : 'manual');
 
 /** The pod's DisruptionTarget condition when it is True: the pod is about to be deleted. */
 export const disruptionTarget = (pod: Pod): { reason?: string | undefined } | undefined => pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
@@ -107,7 +106,12 @@ export class PodProtectionReconciler {
       const outcome = await this.evacuator.submit(pod, rule, request, { recovering, signal, log });
       if (outcome === 'created') {
         log.info({ reason: disruption.reason }, 'pod is being disrupted: checkpoint requested');
-        this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Normal', 'CheckpointOnDisruption', `DisruptionTarget (${disruption.reason ?? 'no reason'}): checkpoint requested`);
+        this.ctx.events.record(
+          { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+          'Normal',
+          'CheckpointOnDisruption',
+          `DisruptionTarget (${disruption.reason ?? 'no reason'}): checkpoint requested`,
+        );
       }
       return undefined;
     }
@@ -135,7 +139,9 @@ export class PodProtectionReconciler {
     const now = Date.now();
     if ((this.recoveryLooked.get(namespace) ?? 0) > now - LABEL_RECOVERY_EVERY_MS) return;
     this.recoveryLooked.set(namespace, now);
-    const pods = this.pods.byIndex(podsByNamespace, namespace).filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.ctx.protection.ruleFor(p)?.policy === undefined && this.ctx.protection.ruleFor(p) !== undefined);
+    const pods = this.pods
+      .byIndex(podsByNamespace, namespace)
+      .filter((p) => p.metadata.uid && !p.metadata.deletionTimestamp && this.ctx.protection.ruleFor(p)?.policy === undefined && this.ctx.protection.ruleFor(p) !== undefined);
     const checkpoints = pods.flatMap((p) => this.checkpoints.byIndex(checkpointsByPodUID, p.metadata.uid ?? ''));
     const { crossed } = this.recovery.update(namespace, pods, checkpoints, (p) => this.ctx.protection.ruleFor(p)?.labelHeartbeatMs, this.ctx.metrics, now);
     for (const p of crossed) {

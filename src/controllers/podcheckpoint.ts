@@ -140,7 +140,11 @@ export class PodCheckpointReconciler {
         }
       }
     }
-    await this.ctx.objects.setFinalizers(this.ref(pc), finalizers.filter((f) => f !== CHECKPOINT_FINALIZER), pc.metadata.resourceVersion);
+    await this.ctx.objects.setFinalizers(
+      this.ref(pc),
+      finalizers.filter((f) => f !== CHECKPOINT_FINALIZER),
+      pc.metadata.resourceVersion,
+    );
   }
 
   /** Only deletionPolicy Deprecate needs Cedana work on delete, so only it carries the finalizer. */
@@ -220,8 +224,11 @@ export class PodCheckpointReconciler {
     if (!(err instanceof CedanaApiError) || !err.isUnsyncedPod) return err;
     const created = pod.metadata.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : NaN;
     const ageMs = Date.now() - created;
-    if (ageMs < this.ctx.config.cedanaSyncWindow) return new Error(`Cedana has not seen pod ${pod.metadata.name} yet (it started ${Math.round(ageMs / 1000)}s ago; its cluster sync lags); retrying`, { cause: err });
-    return new CedanaRejection(`Cedana has not seen pod ${pod.metadata.name} (started ${Number.isNaN(ageMs) ? 'at an unknown time' : `${Math.round(ageMs / 1000)}s ago`}, beyond the ${Math.round(this.ctx.config.cedanaSyncWindow / 1000)}s sync window): ${err.apiMessage ?? err.message}`);
+    if (ageMs < this.ctx.config.cedanaSyncWindow)
+      return new Error(`Cedana has not seen pod ${pod.metadata.name} yet (it started ${Math.round(ageMs / 1000)}s ago; its cluster sync lags); retrying`, { cause: err });
+    return new CedanaRejection(
+      `Cedana has not seen pod ${pod.metadata.name} (started ${Number.isNaN(ageMs) ? 'at an unknown time' : `${Math.round(ageMs / 1000)}s ago`}, beyond the ${Math.round(this.ctx.config.cedanaSyncWindow / 1000)}s sync window): ${err.apiMessage ?? err.message}`,
+    );
   }
 
   private staged(pc: PodCheckpoint, actionId: string, submittedAt: string, where: Partial<PodCheckpointStatus>): PodCheckpoint {
@@ -332,11 +339,9 @@ export class PodCheckpointReconciler {
   private async ready(pc: PodCheckpoint, log: Logger): Promise<void> {
     const actionId = pc.status?.actionId ?? '';
     const checkpointId = (await this.ctx.actions.find(actionId))?.checkpoint_id;
-    await this.write(
-      pc,
-      { phase: 'Ready', cedanaStatus: 'ready', completedAt: nowIso(), message: 'Checkpoint ready', ...(checkpointId ? { checkpointId } : {}) },
-      [condition(C.Ready, 'True', R.CheckpointReady, `Cedana checkpoint ${checkpointId ?? '(id unknown)'} is ready`)],
-    );
+    await this.write(pc, { phase: 'Ready', cedanaStatus: 'ready', completedAt: nowIso(), message: 'Checkpoint ready', ...(checkpointId ? { checkpointId } : {}) }, [
+      condition(C.Ready, 'True', R.CheckpointReady, `Cedana checkpoint ${checkpointId ?? '(id unknown)'} is ready`),
+    ]);
     log.info({ actionId, checkpointId }, 'checkpoint ready');
     this.ctx.events.record(pc, 'Normal', 'Ready', `Checkpoint of pod ${pc.spec.podName} is ready`);
   }

@@ -53,23 +53,27 @@ export function setupPodRestoreController(mgr: Manager, ctx: OperatorContext): v
   mgr
     .controller('podrestore')
     .for(PodRestores, specOrLifecycleChanged)
-    .watches(PodCheckpoints, (e) => (e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined) ? restores.byIndex(restoresByCheckpoint, keyOf(e.obj)).map(keyOf) : []))
+    .watches(PodCheckpoints, (e) =>
+      e.type !== 'delete' && e.obj.status?.phase !== (e.type === 'update' ? e.old.status?.phase : undefined) ? restores.byIndex(restoresByCheckpoint, keyOf(e.obj)).map(keyOf) : [],
+    )
     // The restored pod appearing (the proof that the restore worked: Cedana's status endpoint need not know restores).
     .watches(Pods, (e) => (e.type === 'add' ? restores.byIndex(restoresByPodName, keyOf(e.obj)).map(keyOf) : []))
     // OwnerReplacement: the owner's replacement appearing, or going (its owner deleted it: follow the next).
     .watches(Pods, (e) => {
       const owner = e.obj.metadata.ownerReferences?.find((o) => o.controller === true)?.uid;
       const relevant = e.type !== 'update' || (e.obj.metadata.deletionTimestamp !== undefined && e.old.metadata.deletionTimestamp === undefined);
-      return owner && relevant ? restores.byIndex(restoresByOwnerUID, owner).filter((r) => r.metadata.namespace === e.obj.metadata.namespace).map(keyOf) : [];
+      return owner && relevant
+        ? restores
+            .byIndex(restoresByOwnerUID, owner)
+            .filter((r) => r.metadata.namespace === e.obj.metadata.namespace)
+            .map(keyOf)
+        : [];
     })
     .complete(reconciler);
 }
 
 /** Where the checkpoint to restore comes from, or why we cannot tell yet. */
-type Source =
-  | { kind: 'action'; actionId: string; podName: string | undefined }
-  | { kind: 'wait'; reason: string; message: string }
-  | { kind: 'fail'; reason: string; message: string };
+type Source = { kind: 'action'; actionId: string; podName: string | undefined } | { kind: 'wait'; reason: string; message: string } | { kind: 'fail'; reason: string; message: string };
 
 export class PodRestoreReconciler {
   private readonly ctx: OperatorContext;
@@ -176,7 +180,15 @@ export class PodRestoreReconciler {
     this.ctx.events.record(pr, 'Normal', 'Submitted', `Restore submitted to Cedana (action ${restoreActionId})`);
     return this.write(
       submitted.obj,
-      { phase: 'Restoring', checkpointActionId, restoreActionId, restoredPod: { name: podName }, submittedAt: nowIso(), cedanaStatus: 'initialized', message: `Submitted to Cedana; waiting for pod ${podName}` },
+      {
+        phase: 'Restoring',
+        checkpointActionId,
+        restoreActionId,
+        restoredPod: { name: podName },
+        submittedAt: nowIso(),
+        cedanaStatus: 'initialized',
+        message: `Submitted to Cedana; waiting for pod ${podName}`,
+      },
       [condition(C.Submitted, 'True', 'Submitted', `Cedana action ${restoreActionId}`), condition(C.Ready, 'False', R.Restoring, 'Waiting for Cedana')],
     );
   }
@@ -220,13 +232,20 @@ export class PodRestoreReconciler {
       }
       pr =
         outcome.kind === 'ready'
-          ? await this.write(pr, { cedanaStatus: 'ready', message: `Cedana restored the pod; waiting for pod ${podName}` }, [condition(C.Restored, 'True', R.CedanaReady, 'Cedana reports the restore as done')])
+          ? await this.write(pr, { cedanaStatus: 'ready', message: `Cedana restored the pod; waiting for pod ${podName}` }, [
+              condition(C.Restored, 'True', R.CedanaReady, 'Cedana reports the restore as done'),
+            ])
           : await this.write(pr, { cedanaStatus: 'unknown', message: `Cedana keeps no status for restores; waiting for pod ${podName}` }, []);
     }
     // Counted from Cedana's "done" where it says so, else from the submission.
     const since = findCondition(pr.status?.conditions, C.Restored)?.lastTransitionTime ?? pr.status?.submittedAt;
     if (since && Date.now() - Date.parse(since) > this.ctx.config.restoredPodTimeout) {
-      await this.lifecycle.fail(pr, R.RestoredPodNotFound, `pod ${podName} did not appear within ${Math.round(this.ctx.config.restoredPodTimeout / 1000)}s (--restored-pod-timeout) of the restore`, log);
+      await this.lifecycle.fail(
+        pr,
+        R.RestoredPodNotFound,
+        `pod ${podName} did not appear within ${Math.round(this.ctx.config.restoredPodTimeout / 1000)}s (--restored-pod-timeout) of the restore`,
+        log,
+      );
       return undefined;
     }
     return { requeueAfterMs: pollDelay(pr.status?.submittedAt, this.ctx.config.pollInterval, this.ctx.config.pollIntervalMax) };

@@ -26,11 +26,7 @@ export async function writeStatus<S extends { conditions?: Condition[] | undefin
   const staged = stageStatus(obj, changes, conditions);
   const status = { ...staged.status, observedGeneration: obj.metadata.generation };
   try {
-    const written = await objects.patchStatus(
-      { plural, namespace: obj.metadata.namespace ?? 'default', name: obj.metadata.name },
-      status,
-      obj.metadata.resourceVersion,
-    );
+    const written = await objects.patchStatus({ plural, namespace: obj.metadata.namespace ?? 'default', name: obj.metadata.name }, status, obj.metadata.resourceVersion);
     return parse(written);
   } catch (err) {
     if (statusCodeOf(err) === 409) throw new ConflictError(`${plural} ${obj.metadata.namespace ?? ''}/${obj.metadata.name} changed since it was read`);

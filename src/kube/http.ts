@@ -21,13 +21,7 @@ export class KubeHttpError extends Error {
   }
 }
 
-async function get(
-  kc: KubeConfig,
-  path: string,
-  query: Record<string, string>,
-  signal: AbortSignal,
-  extraHeaders: Record<string, string> = {},
-): Promise<Awaited<ReturnType<typeof fetch>>> {
+async function get(kc: KubeConfig, path: string, query: Record<string, string>, signal: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof fetch>>> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
@@ -221,13 +215,7 @@ export async function getJson(kc: KubeConfig, path: string, query: Record<string
 }
 
 /** Streams watch events (one JSON object per line) until the server closes or `signal` aborts. */
-export async function streamWatch(
-  kc: KubeConfig,
-  path: string,
-  query: Record<string, string>,
-  signal: AbortSignal,
-  onEvent: (type: string, object: unknown) => void,
-): Promise<void> {
+export async function streamWatch(kc: KubeConfig, path: string, query: Record<string, string>, signal: AbortSignal, onEvent: (type: string, object: unknown) => void): Promise<void> {
   const res = await get(kc, path, { ...query, watch: 'true' }, signal);
   if (!res.body) return;
   const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });

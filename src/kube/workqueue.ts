@@ -165,7 +165,8 @@ export class WorkQueue {
         const fields = { key, queue: this.opts.name, retryInMs: Math.round(delayMs), failures };
         if (kind === 'conflict') this.opts.logger.debug(fields, 'write conflict; retrying from the fresh cache');
         // A key that keeps failing (an outage) is one warning at the 1st, 10th, 100th... failure, not one per retry.
-        else if (isPowerOfTen(failures)) this.opts.logger.warn({ err, ...fields }, failures === 1 ? 'reconcile failed; retrying with backoff' : `reconcile failed ${String(failures)} times in a row; still retrying`);
+        else if (isPowerOfTen(failures))
+          this.opts.logger.warn({ err, ...fields }, failures === 1 ? 'reconcile failed; retrying with backoff' : `reconcile failed ${String(failures)} times in a row; still retrying`);
         else this.opts.logger.debug({ err, ...fields }, 'reconcile failed again; retrying with backoff');
         this.opts.onResult?.(kind, performance.now() - started);
       } finally {

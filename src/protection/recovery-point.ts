@@ -195,7 +195,12 @@ function recoveryPointCondition(s: Omit<RecoveryPointSummary, 'condition'>): Con
   const worst = s.worstAgeSeconds !== undefined ? `; worst checkpoint age ${formatAge(s.worstAgeSeconds)}` : '';
   const without = s.podsWithoutCheckpoint > 0 ? `; ${String(s.podsWithoutCheckpoint)} without a Ready checkpoint yet` : '';
   if (unbounded.length === n) {
-    return { type, status: 'Unknown', reason: 'NoBound', message: `No bound to check ${String(n)} protected pod(s) against: set spec.heartbeat.interval or spec.recoveryPoint.maxAge${worst}${without}` };
+    return {
+      type,
+      status: 'Unknown',
+      reason: 'NoBound',
+      message: `No bound to check ${String(n)} protected pod(s) against: set spec.heartbeat.interval or spec.recoveryPoint.maxAge${worst}${without}`,
+    };
   }
   const rest = unbounded.length > 0 ? `; ${String(unbounded.length)} pod(s) have no bound` : '';
   return { type, status: 'True', reason: 'WithinBound', message: `${String(n - unbounded.length)} protected pod(s) within ${bound}${worst}${without}${rest}` };

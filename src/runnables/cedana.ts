@@ -22,7 +22,8 @@ export async function checkToken(cedana: CedanaClient, log: Logger): Promise<voi
     const user = await cedana.getUser({ signal: AbortSignal.timeout(5_000) });
     log.info({ cedana: cedana.baseUrl, user }, 'Cedana token accepted');
   } catch (err) {
-    if (err instanceof CedanaApiError && err.isTokenRejected) throw new StartupError(`Cedana at ${cedana.baseUrl} rejects the token (GET /v2/user: ${err.message}); check CEDANA_AUTH_TOKEN or the token file`);
+    if (err instanceof CedanaApiError && err.isTokenRejected)
+      throw new StartupError(`Cedana at ${cedana.baseUrl} rejects the token (GET /v2/user: ${err.message}); check CEDANA_AUTH_TOKEN or the token file`);
     log.warn({ err, cedana: cedana.baseUrl }, 'Cedana did not answer the start-up token check; starting anyway, work is retried');
   }
 }
@@ -55,4 +56,3 @@ export function cedanaProbe(cedana: CedanaClient, metrics: Metrics, log: Logger,
     },
   };
 }
-

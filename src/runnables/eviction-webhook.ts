@@ -64,4 +64,3 @@ export function evictionWebhook(mgr: Manager, ctx: OperatorContext, kc: KubeConf
     },
   };
 }
-

@@ -136,7 +136,10 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
     const token = values.token ?? env.CEDANA_AUTH_TOKEN ?? '';
     if (token === '') throw new UsageError('a token is required: --token TOKEN or env CEDANA_AUTH_TOKEN');
     if (!LEVELS.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')} (got '${values['log-level']}')`);
-    const paths = values['fault-paths']?.flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+    const paths = values['fault-paths']
+      ?.flatMap((p) => p.split(','))
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     const faults: FaultsPatch = Object.fromEntries(
       Object.entries({
         latencyMs: integer('latency-ms', values['latency-ms'], 600_000),
@@ -148,7 +151,10 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
         dropRate: share('drop-rate', values['drop-rate']),
         dropAfterCommitRate: share('drop-after-commit-rate', values['drop-after-commit-rate']),
         malformedRate: share('malformed-rate', values['malformed-rate']),
-        malformedKinds: values['malformed-kinds']?.split(',').map((k) => k.trim()).filter((k) => k !== ''),
+        malformedKinds: values['malformed-kinds']
+          ?.split(',')
+          .map((k) => k.trim())
+          .filter((k) => k !== ''),
         actionErrorRate: share('action-error-rate', values['action-error-rate']),
         failNextActions: integer('fail-next-actions', values['fail-next-actions']),
         seed: integer('seed', values.seed, 0xffff_ffff),

@@ -43,9 +43,7 @@ const FaultFields = {
   /** The next N new actions end in `error` (before actionErrorRate is consulted). */
   failNextActions: count(),
   /** Only these operations are faulted: "POST /v2/checkpoint/pod", "* /v2/checkpoint/status/{action_id}". null = all. */
-  paths: z
-    .array(z.string().regex(/^(\*|[A-Z]+) \/\S*$/, 'expected "METHOD /path-template", e.g. "POST /v2/checkpoint/pod"'))
-    .nullable(),
+  paths: z.array(z.string().regex(/^(\*|[A-Z]+) \/\S*$/, 'expected "METHOD /path-template", e.g. "POST /v2/checkpoint/pod"')).nullable(),
   /** Seed of the PRNG; setting it restarts the sequence. */
   seed: z.int().min(0).max(0xffff_ffff).nullable(),
 };

@@ -32,13 +32,7 @@ export interface SimulatorHooks {
   /** The simulator closes: stop what the hooks started (watches). */
   close?(): void;
   /** A restore action reached `ready`: Cedana's in-cluster side would now create the pod. */
-  onRestoreReady?(restore: {
-    restoreActionId: string;
-    checkpointActionId: string;
-    podName: string | null;
-    upload: StoredUpload | undefined;
-    reason: string;
-  }): Promise<void>;
+  onRestoreReady?(restore: { restoreActionId: string; checkpointActionId: string; podName: string | null; upload: StoredUpload | undefined; reason: string }): Promise<void>;
 }
 
 /** A pod the Kubernetes side saw created. */

@@ -62,8 +62,7 @@ export interface AdmissionReviewResponse {
 export const reviewResponse = (response: AdmissionResponse): AdmissionReviewResponse => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
 
 /** Allowed, saying why in a warning (kubectl prints warnings) and in the status message (audit logs). */
-export const allow = (uid: string, why?: string): AdmissionResponse =>
-  why === undefined ? { uid, allowed: true } : { uid, allowed: true, status: { code: 200, message: why }, warnings: [why] };
+export const allow = (uid: string, why?: string): AdmissionResponse => (why === undefined ? { uid, allowed: true } : { uid, allowed: true, status: { code: 200, message: why }, warnings: [why] });
 
 /** What a drainer waits on: 429 TooManyRequests is what a PodDisruptionBudget answers, and every drainer retries it. */
 export const holdResponse = (uid: string, message: string): AdmissionResponse => ({ uid, allowed: false, status: { code: 429, reason: 'TooManyRequests', message } });

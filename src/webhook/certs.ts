@@ -7,14 +7,7 @@
 // the resourceVersion read, and the others pick it up at their next look. A CA renewal keeps the old
 // CA in the bundle until it expires, so a replica still serving the old certificate stays trusted.
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import {
-  AdmissionregistrationV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -283,7 +276,12 @@ export class SelfManagedCerts {
             apiVersion: 'v1',
             kind: 'Secret',
             type: 'kubernetes.io/tls',
-            metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'cedana-operator' }, ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}) },
+            metadata: {
+              name,
+              namespace,
+              labels: { 'app.kubernetes.io/managed-by': 'cedana-operator' },
+              ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}),
+            },
             data: secretData(bundle),
           };
           // Create, or update conditional on what was read: of two replicas, one wins and the other reads its result.
@@ -321,9 +319,7 @@ export class SelfManagedCerts {
       throw err;
     }
     const want = Buffer.from(caBundle, 'utf8').toString('base64');
-    const ops: object[] = (vwc.webhooks ?? []).flatMap((w, i) =>
-      (w.clientConfig.caBundle ?? '') === want ? [] : [{ op: 'add', path: `/webhooks/${String(i)}/clientConfig/caBundle`, value: want }],
-    );
+    const ops: object[] = (vwc.webhooks ?? []).flatMap((w, i) => ((w.clientConfig.caBundle ?? '') === want ? [] : [{ op: 'add', path: `/webhooks/${String(i)}/clientConfig/caBundle`, value: want }]));
     if (ops.length === 0) return;
     // The test keeps the indexes honest: a configuration changed since the read fails the patch, and the next sync redoes it.
     const body = [{ op: 'test', path: '/metadata/resourceVersion', value: vwc.metadata?.resourceVersion ?? '' }, ...ops];

@@ -143,7 +143,11 @@ export class EvictionHold {
     if (heldMs >= this.d.holdMaxMs) {
       const secs = Math.round(heldMs / 1000);
       if (!ev.dryRun) {
-        this.warnOnce(pod, pc, `Evicted without a fresh checkpoint: PodCheckpoint ${name} still ${phase} after ${secs}s, past --eviction-hold-max (${Math.round(this.d.holdMaxMs / 1000)}s). ${this.older(all, name)}`);
+        this.warnOnce(
+          pod,
+          pc,
+          `Evicted without a fresh checkpoint: PodCheckpoint ${name} still ${phase} after ${secs}s, past --eviction-hold-max (${Math.round(this.d.holdMaxMs / 1000)}s). ${this.older(all, name)}`,
+        );
       }
       log.warn({ phase, heldSeconds: secs }, 'eviction hold bound reached; eviction allowed without a fresh checkpoint');
       return this.release(uid, pod, 'hold-max', `cedana-operator: PodCheckpoint ${name} still ${phase} after ${secs}s (hold bound reached); pod ${who} leaves without a fresh checkpoint`, ev.dryRun);

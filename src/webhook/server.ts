@@ -75,7 +75,10 @@ export async function handleReview(raw: string, decide: WebhookServerOptions['de
     return { status: 200, body: reviewResponse(response) };
   } catch (err) {
     log.error({ err, pod: `${ev.namespace}/${ev.name}` }, 'eviction decision failed; allowed');
-    return { status: 200, body: reviewResponse(allow(ev.uid, `cedana-operator: could not decide on the eviction of pod ${ev.namespace}/${ev.name} (${err instanceof Error ? err.message : String(err)}); not held`)) };
+    return {
+      status: 200,
+      body: reviewResponse(allow(ev.uid, `cedana-operator: could not decide on the eviction of pod ${ev.namespace}/${ev.name} (${err instanceof Error ? err.message : String(err)}); not held`)),
+    };
   }
 }
 

@@ -34,7 +34,15 @@ async function settle(p: Promise<unknown>): Promise<void> {
 describe('the client speaks the OpenAPI document', () => {
   it('on every operation, successful or not', async () => {
     const podId = randomUUID();
-    const actionId = await client.checkpointPod({ pod_name: 'trainer-0', pod_id: podId, namespace: 'ml', cluster_id: 'c1', kind: 'rootfs', reason: 'heartbeat', overrides: { asynchronous: false, compression: 'lz4', criu_opts: '{"tcp_established":true}', directory: '/ckpt', streams: 4 } });
+    const actionId = await client.checkpointPod({
+      pod_name: 'trainer-0',
+      pod_id: podId,
+      namespace: 'ml',
+      cluster_id: 'c1',
+      kind: 'rootfs',
+      reason: 'heartbeat',
+      overrides: { asynchronous: false, compression: 'lz4', criu_opts: '{"tcp_established":true}', directory: '/ckpt', streams: 4 },
+    });
     await client.latestPodAction(podId);
     await client.latestPodAction(randomUUID());
     await client.uploadPodSpec({ action_id: actionId, status: 'initialized', pod_id: podId, pod_spec: { containers: [] }, pod_metadata_spec: { name: 'trainer-0' }, persistent_volume_claim: [] });

@@ -17,7 +17,7 @@ describe('the merged OpenAPI document', () => {
     expect(new Set(ops.map((o) => o.operationId)).size).toBe(19);
   });
 
-  it('marks every operation that is not in the reference pages as this project\'s choice', () => {
+  it("marks every operation that is not in the reference pages as this project's choice", () => {
     const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>;
     const marked = Object.entries(paths).flatMap(([path, item]) =>
       Object.entries(item)
@@ -28,8 +28,7 @@ describe('the merged OpenAPI document', () => {
   });
 
   it('refuses a schema defined twice with different content', () => {
-    const page = (schema: object): string =>
-      '```json\n' + JSON.stringify({ paths: {}, components: { schemas: { ApiError: schema } } }) + '\n```';
+    const page = (schema: object): string => '```json\n' + JSON.stringify({ paths: {}, components: { schemas: { ApiError: schema } } }) + '\n```';
     const files = [
       { name: 'a', text: page({ type: 'object' }) },
       { name: 'b', text: page({ type: 'string' }) },

@@ -77,7 +77,14 @@ describe('the simulator follows the OpenAPI document', () => {
     });
     await valid('POST', '/v2/checkpoint/pod', { pod_id: randomUUID(), overrides: null });
     await valid('GET', `/v2/actions/from_pod/${podId}`);
-    await valid('POST', '/v2/actions/upload', { action_id: action, status: 'initialized', pod_id: podId, pod_spec: { nodeName: 'n1', containers: [] }, pod_metadata_spec: { name: 'trainer-0' }, persistent_volume_claim: null });
+    await valid('POST', '/v2/actions/upload', {
+      action_id: action,
+      status: 'initialized',
+      pod_id: podId,
+      pod_spec: { nodeName: 'n1', containers: [] },
+      pod_metadata_spec: { name: 'trainer-0' },
+      persistent_volume_claim: null,
+    });
     for (let step = 0; step < 4; step++) {
       await valid('GET', `/v2/checkpoint/status/${action}`);
       await valid('GET', '/v2/actions');
@@ -229,8 +236,30 @@ describe('the validator can fail', () => {
     ['a StatusResponse with an unknown status', { path: `/v2/checkpoint/status/${randomUUID()}`, responseBody: { status: 'done' } }, /must be equal to one of the allowed values/],
     ['a v1 error in the v2 shape', { path: '/v1/checkpoints/x', status: 404, responseBody: { code: '404', message: 'no' } }, /must have required property 'error'/],
     ['no bearer token', { requestHeaders: {} }, /no bearer token/],
-    ['a path parameter that is not a uuid', { method: 'PUT', path: '/v2/checkpoints/info/x', requestHeaders: { authorization: 'Bearer x', 'content-type': 'application/json' }, requestBody: { gpu: '', platform: '' }, responseContentType: 'text/plain', responseBody: 'x' }, /path parameter id: .*format "uuid"/],
-    ['a request body against its schema', { method: 'POST', path: '/v2/restore/pod', requestHeaders: { authorization: 'Bearer x', 'content-type': 'application/json' }, requestBody: { action_id: 'a', reason: 'whenever' }, responseContentType: 'text/plain', responseBody: 'x' }, /request body: \/reason/],
+    [
+      'a path parameter that is not a uuid',
+      {
+        method: 'PUT',
+        path: '/v2/checkpoints/info/x',
+        requestHeaders: { authorization: 'Bearer x', 'content-type': 'application/json' },
+        requestBody: { gpu: '', platform: '' },
+        responseContentType: 'text/plain',
+        responseBody: 'x',
+      },
+      /path parameter id: .*format "uuid"/,
+    ],
+    [
+      'a request body against its schema',
+      {
+        method: 'POST',
+        path: '/v2/restore/pod',
+        requestHeaders: { authorization: 'Bearer x', 'content-type': 'application/json' },
+        requestBody: { action_id: 'a', reason: 'whenever' },
+        responseContentType: 'text/plain',
+        responseBody: 'x',
+      },
+      /request body: \/reason/,
+    ],
     ['a missing required query parameter', { path: '/v2/checkpoint/path', responseContentType: 'text/plain', responseBody: 'x' }, /missing required query parameter name/],
     ['a body where none is documented', { method: 'POST', path: '/v2/checkpoints', requestBody: { x: 1 }, responseContentType: 'text/plain', responseBody: 'x' }, /the operation documents none/],
   ])('rejects %s', (_what, change, problem) => {

@@ -64,19 +64,25 @@ describe('admission: names and selectors in our CRDs', () => {
 
   it.each(BAD_SELECTORS)('refuses the CheckpointPolicy selector %j (%s), saying what a label key or value is', async (selector) => {
     const message = await refusal(() => createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', uniqueName('bad'), { selector }));
-    expect(message).toMatch(/must be (a label key|label keys): an optional DNS subdomain prefix and '\/', then a name of at most 63 characters|must be a label value: empty, or at most 63 characters|Too long: may not be more than 63 bytes/);
+    expect(message).toMatch(
+      /must be (a label key|label keys): an optional DNS subdomain prefix and '\/', then a name of at most 63 characters|must be a label value: empty, or at most 63 characters|Too long: may not be more than 63 bytes/,
+    );
   });
 
   it('names the field of a bad selector', async () => {
     const key = await refusal(() => createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', uniqueName('bad'), { selector: { matchLabels: { 'bad key': 'x' } } }));
     expect(key).toContain("spec.selector.matchLabels: Invalid value: matchLabels keys must be label keys: an optional DNS subdomain prefix and '/'");
-    const value = await refusal(() => createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', uniqueName('bad'), { selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['ok', 'not ok'] }] } }));
+    const value = await refusal(() =>
+      createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', uniqueName('bad'), { selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['ok', 'not ok'] }] } }),
+    );
     expect(value).toContain('spec.selector.matchExpressions[0].values[1]: Invalid value: "not ok": each of values must be a label value: empty, or at most 63 characters');
   });
 
   it('refuses selectors over the size bounds that keep the rules within the CEL budget', async () => {
     const labels = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${String(i)}`, 'v']));
-    expect(await refusal(() => createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', uniqueName('big'), { selector: { matchLabels: labels } }))).toMatch(/spec.selector.matchLabels: Too many: 65: must have at most 64 items/);
+    expect(await refusal(() => createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', uniqueName('big'), { selector: { matchLabels: labels } }))).toMatch(
+      /spec.selector.matchLabels: Too many: 65: must have at most 64 items/,
+    );
   });
 
   it.each(GOOD_SELECTORS)('accepts the selector %j', async (selector) => {

@@ -100,7 +100,12 @@ describe('the PrometheusRule and the Grafana dashboard in the chart', () => {
     expect(off.filter((d) => d.kind === 'PrometheusRule')).toEqual([]);
     expect(off.filter((d) => d.kind === 'ConfigMap' && d.metadata.name.endsWith('-dashboard'))).toEqual([]);
 
-    const on = await render({ ...enabled, 'prometheusRule.labels': { release: 'kube-prometheus-stack' }, 'grafanaDashboard.namespace': 'monitoring', 'grafanaDashboard.annotations': { grafana_folder: 'Cedana' } });
+    const on = await render({
+      ...enabled,
+      'prometheusRule.labels': { release: 'kube-prometheus-stack' },
+      'grafanaDashboard.namespace': 'monitoring',
+      'grafanaDashboard.annotations': { grafana_folder: 'Cedana' },
+    });
     const rule = on.find((d) => d.kind === 'PrometheusRule');
     expect(rule?.metadata).toMatchObject({ name: 'cedana-operator', namespace: 'cedana-system', labels: { release: 'kube-prometheus-stack', 'app.kubernetes.io/name': 'cedana-operator' } });
     const cms = on.filter((d) => d.kind === 'ConfigMap' && d.metadata.name === 'cedana-operator-dashboard');
@@ -169,8 +174,14 @@ describe('the PrometheusRule and the Grafana dashboard in the chart', () => {
     const cases = (parse(readFileSync(PROMTOOL_TESTS, 'utf8')) as { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] }).tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const a of alertsOf(rules)) {
       const mine = cases.filter((c) => c.alertname === a.alert);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${String(a.alert)} has a case that fires`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${String(a.alert)} has a case that does not`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${String(a.alert)} has a case that fires`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${String(a.alert)} has a case that does not`,
+      ).toBe(true);
     }
     const r = await exec(promtool, ['test', 'rules', 'alerts.test.yaml'], dir);
     expect(r.out, r.out).toContain('SUCCESS');
@@ -244,14 +255,20 @@ describe('every metric the alerts and the dashboard read is exported', () => {
     await createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', 'workers', { selector: { matchLabels: { app: 'worker' } }, heartbeat: { interval: '1h' } });
     node = `alerts-${randomBytes(3).toString('hex')}`;
     await api().core.createNode({ body: { metadata: { name: node, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok-alerts' } } } });
-    await waitFor(async () => (await api().core.readNode({ name: node })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), { what: `node ${node} Ready`, timeoutMs: 60_000 });
+    await waitFor(async () => (await api().core.readNode({ name: node })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), {
+      what: `node ${node} Ready`,
+      timeoutMs: 60_000,
+    });
     await api().core.createNamespacedPod({
       namespace: ns.name,
       body: { metadata: { name: 'worker-0', labels: { app: 'worker' } }, spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: 'registry.invalid/app:1' }] } },
     });
     await waitFor(async () => (await getCr(ns.name, 'checkpointpolicies', 'workers')).status?.protectedPods === 1, { what: 'the policy to protect worker-0' });
     await api().core.patchNode({ name: node, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] } } }, merge);
-    const listCk = async () => ((await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podcheckpoints' })) as { items: unknown[] }).items.map((o) => PodCheckpoint.parse(o));
+    const listCk = async () =>
+      ((await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podcheckpoints' })) as { items: unknown[] }).items.map((o) =>
+        PodCheckpoint.parse(o),
+      );
     await waitFor(async () => (await listCk()).some((c) => c.status?.phase === 'Ready'), { what: 'the evacuation checkpoint to be Ready', timeoutMs: 60_000 });
     await api().core.deleteNamespacedPod({ namespace: ns.name, name: 'worker-0', gracePeriodSeconds: 0 });
     await waitFor(async () => value(await scrape(), 'cedana_operator_restores_created_total') !== undefined, { what: 'a restore created', timeoutMs: 60_000 });
@@ -268,7 +285,8 @@ describe('every metric the alerts and the dashboard read is exported', () => {
     // the policy controller's recovery point, from the objects as the apiserver has them...
     // The restored pod is protected too (a new uid, so no checkpoint yet): one of it, the way a user takes one.
     const policy = CheckpointPolicy.parse(await getCr(ns.name, 'checkpointpolicies', 'workers'));
-    const protectedPods = async () => (await api().core.listNamespacedPod({ namespace: ns.name })).items.map((p) => Pod.parse(p)).filter((p) => matchesSelector(policy.spec.selector, p.metadata.labels));
+    const protectedPods = async () =>
+      (await api().core.listNamespacedPod({ namespace: ns.name })).items.map((p) => Pod.parse(p)).filter((p) => matchesSelector(policy.spec.selector, p.metadata.labels));
     const restored = await waitFor(async () => (await protectedPods()).find((p) => p.metadata.name !== 'worker-0'), { what: 'the restored pod', timeoutMs: 60_000 });
     await createCr(ns.name, 'podcheckpoints', 'PodCheckpoint', 'restored-ckpt', { podName: restored.metadata.name });
     await waitFor(async () => (await getCr(ns.name, 'podcheckpoints', 'restored-ckpt')).status?.phase === 'Ready', { what: 'a checkpoint of the restored pod', timeoutMs: 60_000 });

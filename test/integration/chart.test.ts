@@ -46,7 +46,9 @@ const NAMESPACED_RULES: V1PolicyRule[] = [
   { apiGroups: ['cedana.ai'], resources: ['checkpointpolicies/status'], verbs: ['patch'] },
 ];
 // The eviction webhook's own certificate: its configuration's CA bundle, and its one Secret.
-const WEBHOOK_CLUSTER_RULES = (config: string): V1PolicyRule[] => [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [config], verbs: ['get', 'patch'] }];
+const WEBHOOK_CLUSTER_RULES = (config: string): V1PolicyRule[] => [
+  { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [config], verbs: ['get', 'patch'] },
+];
 const WEBHOOK_SECRET_RULES = (secret: string): V1PolicyRule[] => [
   { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   { apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] },
@@ -268,9 +270,24 @@ describe('helm lint and template', () => {
     const docs = await template('cedana-operator', 'cedana-system');
     const kinds = docs.map((d) => d.kind).sort();
     expect(kinds).toEqual(
-      [...crdFiles().map(() => 'CustomResourceDefinition'), 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration'].sort(),
+      [
+        ...crdFiles().map(() => 'CustomResourceDefinition'),
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Deployment',
+        'Role',
+        'RoleBinding',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'Service',
+        'ServiceAccount',
+        'ValidatingWebhookConfiguration',
+      ].sort(),
     );
-    for (const d of docs) if (!['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration'].includes(d.kind)) expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).toBe('cedana-system');
+    for (const d of docs)
+      if (!['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration'].includes(d.kind))
+        expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).toBe('cedana-system');
     for (const crd of docs.filter((d) => d.kind === 'CustomResourceDefinition')) expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
 
     const deploy = one(docs, 'Deployment') as unknown as V1Deployment;
@@ -283,7 +300,10 @@ describe('helm lint and template', () => {
     expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '512Mi' });
     expect(c.resources?.limits).toEqual({ memory: '1Gi' });
     expect(c.image).toBe('ghcr.io/cedana/cedana-operator:0.1.0');
-    expect(c.ports).toEqual([{ name: 'http', containerPort: 8081, protocol: 'TCP' }, { name: 'webhook', containerPort: 9443, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8081, protocol: 'TCP' },
+      { name: 'webhook', containerPort: 9443, protocol: 'TCP' },
+    ]);
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
 
@@ -324,12 +344,12 @@ describe('helm lint and template', () => {
     const secret = one(docs, 'Secret');
     expect(Buffer.from(secret.data?.CEDANA_AUTH_TOKEN ?? '', 'base64').toString()).toBe('chart-test-token');
     expect(one(docs, 'ConfigMap').data?.['ca.crt']).toContain('BEGIN CERTIFICATE');
-    expect(docs.filter((d) => d.kind === 'Role').map((d) => `${d.metadata.namespace ?? ''}/${d.metadata.name}`).sort()).toEqual([
-      'ops/x-cedana-operator-leader-election',
-      'ops/x-cedana-operator-webhook',
-      'team-a/x-cedana-operator',
-      'team-b/x-cedana-operator',
-    ]);
+    expect(
+      docs
+        .filter((d) => d.kind === 'Role')
+        .map((d) => `${d.metadata.namespace ?? ''}/${d.metadata.name}`)
+        .sort(),
+    ).toEqual(['ops/x-cedana-operator-leader-election', 'ops/x-cedana-operator-webhook', 'team-a/x-cedana-operator', 'team-b/x-cedana-operator']);
     expect(one(docs, 'ServiceMonitor').metadata.labels?.release).toBe('prom');
     expect(one(docs, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
     expect(one(docs, 'NetworkPolicy').spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'] });
@@ -378,7 +398,10 @@ describe('helm lint and template', () => {
     expect(env.CEDANA_CLUSTER_ID).toEqual({ configMapKeyRef: { name: 'cedana-config', key: 'cluster-id' } });
     expect(env.CEDANA_AUTH_TOKEN).toBeUndefined();
     expect(c.args).toContain('--cedana-token-file=/var/run/secrets/cedana/token');
-    expect((deploy as unknown as V1Deployment).spec?.template.spec?.volumes).toContainEqual({ name: 'cedana-token', secret: { secretName: 'cedana-secrets', defaultMode: 0o444, items: [{ key: 'auth-token', path: 'token' }] } });
+    expect((deploy as unknown as V1Deployment).spec?.template.spec?.volumes).toContainEqual({
+      name: 'cedana-token',
+      secret: { secretName: 'cedana-secrets', defaultMode: 0o444, items: [{ key: 'auth-token', path: 'token' }] },
+    });
     expect(docs.filter((d) => d.kind === 'Secret')).toEqual([]); // Cedana's chart owns it
     // The kubelet reads Cedana's objects, not the operator: the same rules as with its own Secret.
     const byDefault = await template('cedana-operator', 'cedana-system');
@@ -386,11 +409,16 @@ describe('helm lint and template', () => {
 
     // Other names (Cedana's config.preExistingSecret names both objects), and values that still win.
     const named = await template('x', 'ops', [
-      valuesFile('fromcedana-named', { cedana: { url: 'https://acme.cedana.ai/v1', fromCedanaChart: { enabled: true, secretName: 'cedana-secret-user', tokenKey: 'token', configMapName: 'cedana-secret-user', clusterIdKey: 'cid' } } }),
+      valuesFile('fromcedana-named', {
+        cedana: { url: 'https://acme.cedana.ai/v1', fromCedanaChart: { enabled: true, secretName: 'cedana-secret-user', tokenKey: 'token', configMapName: 'cedana-secret-user', clusterIdKey: 'cid' } },
+      }),
     ]);
     const n = container(one(named, 'Deployment'));
     expect(envOf(n)).toMatchObject({ CEDANA_URL: 'https://acme.cedana.ai/v1', CEDANA_CLUSTER_ID: { configMapKeyRef: { name: 'cedana-secret-user', key: 'cid' } } });
-    expect((one(named, 'Deployment') as unknown as V1Deployment).spec?.template.spec?.volumes).toContainEqual({ name: 'cedana-token', secret: { secretName: 'cedana-secret-user', defaultMode: 0o444, items: [{ key: 'token', path: 'token' }] } });
+    expect((one(named, 'Deployment') as unknown as V1Deployment).spec?.template.spec?.volumes).toContainEqual({
+      name: 'cedana-token',
+      secret: { secretName: 'cedana-secret-user', defaultMode: 0o444, items: [{ key: 'token', path: 'token' }] },
+    });
   });
 
   it('refuses bad values with a message naming them: the schema (types, unknown keys) and the cross-checks', async () => {
@@ -432,7 +460,10 @@ describe('Dockerfile', () => {
     // and it does find faults: the same run on a Dockerfile that has some
     const bad = join(work, 'Dockerfile.bad');
     writeFileSync(bad, 'FROM node:latest\nRUN cd /app && npm install\n');
-    const failed = await run('sh', [join(repoRoot, 'scripts/hadolint.sh'), '--no-color', bad]).then(() => '', (err: unknown) => (err as { stdout?: string }).stdout ?? '');
+    const failed = await run('sh', [join(repoRoot, 'scripts/hadolint.sh'), '--no-color', bad]).then(
+      () => '',
+      (err: unknown) => (err as { stdout?: string }).stdout ?? '',
+    );
     expect(failed).toContain('DL3007');
   });
 });
@@ -460,7 +491,7 @@ describe('generated files', () => {
 
 describe('RBAC', () => {
   const rules = (docs: Doc[], kind: string, name: string, namespace?: string): V1PolicyRule[] =>
-    (docs.find((d) => d.kind === kind && d.metadata.name === name && d.metadata.namespace === namespace)?.rules ?? []);
+    docs.find((d) => d.kind === kind && d.metadata.name === name && d.metadata.namespace === namespace)?.rules ?? [];
 
   it('grants exactly the calls the operator makes: cluster-wide by default, Roles with watchNamespaces', async () => {
     const all = await template('cedana-operator', 'cedana-system');
@@ -601,7 +632,10 @@ describe('a release, and the operator under its ServiceAccount', () => {
     // What Cedana's chart (cedana/cedana-helm-charts, cedana-helm/templates/secrets.yaml, configmap.yaml) creates, the keys this chart reads.
     const core = kubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({ namespace: releaseNs.name, body: { metadata: { name: 'cedana-secrets' }, type: 'Opaque', stringData: { 'auth-token': TOKEN, 'aws-secret-access-key': '' } } });
-    await core.createNamespacedConfigMap({ namespace: releaseNs.name, body: { metadata: { name: 'cedana-config' }, data: { url: sim.url, 'cluster-id': CLUSTER_ID, address: '0.0.0.0:8080', protocol: 'tcp' } } });
+    await core.createNamespacedConfigMap({
+      namespace: releaseNs.name,
+      body: { metadata: { name: 'cedana-config' }, data: { url: sim.url, 'cluster-id': CLUSTER_ID, address: '0.0.0.0:8080', protocol: 'tcp' } },
+    });
     await ok('helm', ['install', release, CHART, '--namespace', releaseNs.name, '-f', valuesFile('release', helmValues()), '--wait', '--timeout', '120s']);
   }, 240_000);
   afterAll(async () => {

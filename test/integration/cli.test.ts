@@ -149,8 +149,12 @@ describe('cedana-operator checkpoint, restore and status', () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^POD +NODE +PROTECTED BY +NEWEST READY CHECKPOINT +AGE +NODE LOSS WITH NOTICE +WITHOUT NOTICE$/);
-    expect(lines.find((l) => l.startsWith('worker-0 '))).toMatch(/^worker-0 +\S+ +policy\/workers +worker-0-manual +\d+s +checkpoint \(simple\), then restore elsewhere +restore from worker-0-manual \(\d+s old\)$/);
-    expect(lines.find((l) => l.startsWith('solo '))).toMatch(/^solo +\S+ +cedana\.ai\/node-restore=true +<none> +- +checkpoint \(simple\), then restore elsewhere +lost: no Ready checkpoint to restore from$/);
+    expect(lines.find((l) => l.startsWith('worker-0 '))).toMatch(
+      /^worker-0 +\S+ +policy\/workers +worker-0-manual +\d+s +checkpoint \(simple\), then restore elsewhere +restore from worker-0-manual \(\d+s old\)$/,
+    );
+    expect(lines.find((l) => l.startsWith('solo '))).toMatch(
+      /^solo +\S+ +cedana\.ai\/node-restore=true +<none> +- +checkpoint \(simple\), then restore elsewhere +lost: no Ready checkpoint to restore from$/,
+    );
     // trainer-0 and the others are not protected: not listed, but counted
     expect(lines.some((l) => l.startsWith('trainer-0 '))).toBe(false);
     expect(lines.at(-1)).toMatch(new RegExp(`^2 of \\d+ pod\\(s\\) in namespace ${ns.name} protected; 1 without a Ready checkpoint\\.$`));
@@ -158,7 +162,11 @@ describe('cedana-operator checkpoint, restore and status', () => {
     // the default, as the operator's: Cedana's labels are Cedana's own controller's
     const json = await cli(['status', '-n', ns.name, '-o', 'json'], { CEDANA_LABELS: '' });
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout) as { namespace: string; cedanaLabels: string; protectedPods: { pod: string; protectedBy: unknown; newestCheckpoint: { name: string } | null; onNodeLoss: { withNotice: string } }[] };
+    const report = JSON.parse(json.stdout) as {
+      namespace: string;
+      cedanaLabels: string;
+      protectedPods: { pod: string; protectedBy: unknown; newestCheckpoint: { name: string } | null; onNodeLoss: { withNotice: string } }[];
+    };
     expect(report).toMatchObject({ namespace: ns.name, cedanaLabels: 'ignore' });
     expect(report.protectedPods.map((p) => [p.pod, p.protectedBy, p.newestCheckpoint?.name ?? null, p.onNodeLoss.withNotice])).toEqual([
       ['solo', { labels: { 'cedana.ai/node-restore': 'true' }, actedOnBy: 'cedana' }, null, "Cedana's controller acts on its labels"],
@@ -202,12 +210,16 @@ describe('cedana-operator checkpoint, restore and status', () => {
       await waitForPhase(ns.name, 'podcheckpoints', 'ghost-ckpt', ['Failed']);
       const run = await cli(['restore', 'ghost-ckpt', '-n', ns.name]);
       expect(run.code).toBe(1);
-      expect(oneLine(run)).toMatch(new RegExp(`^cedana-operator restore: PodCheckpoint ${ns.name}/ghost-ckpt is not Ready \\(phase Failed; PodNotFound: .*no-such-pod.*\\): restore from a Ready checkpoint$`));
+      expect(oneLine(run)).toMatch(
+        new RegExp(`^cedana-operator restore: PodCheckpoint ${ns.name}/ghost-ckpt is not Ready \\(phase Failed; PodNotFound: .*no-such-pod.*\\): restore from a Ready checkpoint$`),
+      );
       const missing = await cli(['restore', 'nope', '-n', ns.name]);
       expect(missing.code).toBe(1);
       expect(oneLine(missing)).toBe(`cedana-operator restore: PodCheckpoint ${ns.name}/nope not found`);
       // nothing was created for either
-      const restores = (await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podrestores' })) as { items: { spec: { checkpointRef?: { name: string } } }[] };
+      const restores = (await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podrestores' })) as {
+        items: { spec: { checkpointRef?: { name: string } } }[];
+      };
       expect(restores.items.filter((r) => r.spec.checkpointRef?.name === 'ghost-ckpt' || r.spec.checkpointRef?.name === 'nope')).toEqual([]);
     });
 
@@ -233,7 +245,11 @@ describe('cedana-operator checkpoint, restore and status', () => {
       try {
         const ck = await cli(['checkpoint', 'trainer-0', '-n', ns.name, '--kubeconfig', path]);
         expect(ck.code).toBe(1);
-        expect(oneLine(ck)).toMatch(new RegExp(`^cedana-operator checkpoint: no access: cannot read pods in namespace ${ns.name} \\(pods "trainer-0" is forbidden: User "system:serviceaccount:${ns.name}:nobody" cannot get resource "pods".*\\)$`));
+        expect(oneLine(ck)).toMatch(
+          new RegExp(
+            `^cedana-operator checkpoint: no access: cannot read pods in namespace ${ns.name} \\(pods "trainer-0" is forbidden: User "system:serviceaccount:${ns.name}:nobody" cannot get resource "pods".*\\)$`,
+          ),
+        );
         const rs = await cli(['restore', checkpointName, '-n', ns.name, '--kubeconfig', path]);
         expect(rs.code).toBe(1);
         expect(oneLine(rs)).toMatch(new RegExp(`^cedana-operator restore: no access: cannot read podcheckpoints in namespace ${ns.name} \\(.*forbidden.*\\)$`));
@@ -259,7 +275,11 @@ describe('cedana-operator checkpoint, restore and status', () => {
       });
       await rbac.createNamespacedRoleBinding({
         namespace: ns.name,
-        body: { metadata: { name: 'create-only' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'create-only' }, subjects: [{ kind: 'ServiceAccount', name: 'creator', namespace: ns.name }] },
+        body: {
+          metadata: { name: 'create-only' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'create-only' },
+          subjects: [{ kind: 'ServiceAccount', name: 'creator', namespace: ns.name }],
+        },
       });
       const { dir, path } = await serviceAccountKubeconfig('creator');
       try {

@@ -4,32 +4,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  ApiextensionsV1Api,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  VersionApi,
-  Watch,
-  type V1CustomResourceDefinition,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, VersionApi, Watch, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  apiError,
-  createTestNamespace,
-  externalCluster,
-  isNotFound,
-  kubeConfig,
-  kubeconfigPath,
-  pinnedKubernetesVersion,
-  repoRoot,
-  waitFor,
-  type TestNamespace,
-} from './harness/cluster.ts';
+import { apiError, createTestNamespace, externalCluster, isNotFound, kubeConfig, kubeconfigPath, pinnedKubernetesVersion, repoRoot, waitFor, type TestNamespace } from './harness/cluster.ts';
 
 const group = 'test.cedana.ai';
 const version = 'v1';
@@ -196,7 +174,10 @@ describe('custom resources', () => {
     expect(missing.message).toContain('spec.size: Required value');
 
     const list: unknown = await custom.listNamespacedCustomObject({ group, version, namespace: ns.name, plural });
-    const names = z.object({ items: z.array(Widget) }).parse(list).items.map((w) => w.metadata.name);
+    const names = z
+      .object({ items: z.array(Widget) })
+      .parse(list)
+      .items.map((w) => w.metadata.name);
     expect(names.filter((n) => n.startsWith('bad-'))).toEqual([]);
   });
 });
@@ -281,9 +262,7 @@ describe('version', () => {
     const run = promisify(execFile);
     const { stdout: bindir } = await run('sh', [join(repoRoot, 'scripts/local-cluster.sh'), 'build']);
     const { stdout } = await run(join(bindir.trim(), 'kubectl'), ['version', '-o', 'json', '--kubeconfig', kubeconfigPath()]);
-    const versions = z
-      .object({ clientVersion: z.object({ gitVersion: z.string() }), serverVersion: z.object({ gitVersion: z.string() }) })
-      .parse(JSON.parse(stdout));
+    const versions = z.object({ clientVersion: z.object({ gitVersion: z.string() }), serverVersion: z.object({ gitVersion: z.string() }) }).parse(JSON.parse(stdout));
     expect(versions.clientVersion.gitVersion).toBe(want);
     expect(versions.serverVersion.gitVersion).toBe(want);
   });

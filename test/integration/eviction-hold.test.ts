@@ -114,20 +114,30 @@ describe('eviction hold', () => {
 
   /** The names of a pod's PodCheckpoints, from the API. */
   const checkpointsOf = async (uid: string): Promise<string[]> =>
-    ((await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podcheckpoints', labelSelector: `cedana.ai/pod-uid=${uid}` })) as { items: { metadata: { name: string } }[] }).items.map((c) => c.metadata.name);
+    (
+      (await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podcheckpoints', labelSelector: `cedana.ai/pod-uid=${uid}` })) as {
+        items: { metadata: { name: string } }[];
+      }
+    ).items.map((c) => c.metadata.name);
 
   /** The PodRestore of an evacuation checkpoint, once Succeeded, and its restored pod once Running. */
   const restoredFrom = async (checkpoint: string) => {
     type Restore = { spec: { reason: string; checkpointRef?: { name: string } }; status?: { phase?: string; restoredPod?: { name: string } } };
-    const restore = await waitFor(async () => {
-      const list = (await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podrestores' })) as { items: Restore[] };
-      return list.items.find((r) => r.spec.checkpointRef?.name === checkpoint && r.status?.phase === 'Succeeded');
-    }, { what: `the restore from ${checkpoint} Succeeded`, timeoutMs: 60_000 });
+    const restore = await waitFor(
+      async () => {
+        const list = (await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'podrestores' })) as { items: Restore[] };
+        return list.items.find((r) => r.spec.checkpointRef?.name === checkpoint && r.status?.phase === 'Succeeded');
+      },
+      { what: `the restore from ${checkpoint} Succeeded`, timeoutMs: 60_000 },
+    );
     const name = restore.status?.restoredPod?.name ?? '';
-    const pod = await waitFor(async () => {
-      const p = await api().core.readNamespacedPod({ namespace: ns.name, name });
-      return p.status?.phase === 'Running' ? p : undefined;
-    }, { what: `restored pod ${name} Running` });
+    const pod = await waitFor(
+      async () => {
+        const p = await api().core.readNamespacedPod({ namespace: ns.name, name });
+        return p.status?.phase === 'Running' ? p : undefined;
+      },
+      { what: `restored pod ${name} Running` },
+    );
     return { restore, pod };
   };
 
@@ -240,7 +250,15 @@ describe('eviction hold', () => {
     const vwc = await kc.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: vwcName });
     expect(Buffer.from(vwc.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8')).toBe(bundle.caBundle);
     // a second replica reads the same Secret and serves the same certificate
-    const other = new SelfManagedCerts({ kubeConfig: kc, namespace: ns.name, secretName: 'webhook-tls', serviceName: 'cedana-operator-webhook', webhookConfigName: vwcName, onCertificate: () => undefined, log });
+    const other = new SelfManagedCerts({
+      kubeConfig: kc,
+      namespace: ns.name,
+      secretName: 'webhook-tls',
+      serviceName: 'cedana-operator-webhook',
+      webhookConfigName: vwcName,
+      onCertificate: () => undefined,
+      log,
+    });
     expect((await other.sync()).tlsCert).toBe(bundle.tlsCert);
   });
 
@@ -256,7 +274,10 @@ describe('eviction hold', () => {
     expect(drain.out).toMatch(/cedana-operator: checkpointing pod [\w-]+\/drain-[ab] before eviction \(PodCheckpoint drain-[ab]-evac-[0-9a-f]{10}: \w+\)/);
 
     const names = { 'drain-a': evacName('drain-a', uids.a), 'drain-b': evacName('drain-b', uids.b) };
-    for (const [name, uid] of [['drain-a', uids.a], ['drain-b', uids.b]] as const) {
+    for (const [name, uid] of [
+      ['drain-a', uids.a],
+      ['drain-b', uids.b],
+    ] as const) {
       const pc = names[name];
       const ready = readyAt.get(pc);
       const gone = goneAt.get(name);
@@ -328,7 +349,9 @@ describe('eviction hold', () => {
       expect(held.length).toBeGreaterThan(0);
       const pc = evacName('fail-0', uid);
       for (const target of ['fail-0', pc]) {
-        await waitFor(async () => (await eventsFor(ns.name, target)).find((e) => e.type === 'Warning' && e.reason === 'EvictedWithoutCheckpoint' && e.message.includes('without a fresh checkpoint')), { what: `the Warning on ${target}` });
+        await waitFor(async () => (await eventsFor(ns.name, target)).find((e) => e.type === 'Warning' && e.reason === 'EvictedWithoutCheckpoint' && e.message.includes('without a fresh checkpoint')), {
+          what: `the Warning on ${target}`,
+        });
       }
     } finally {
       sim.setFaults({ actionErrorRate: 0 });
@@ -379,7 +402,13 @@ describe('eviction hold', () => {
     const malformed = await post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x' } }));
     expect(malformed.status).toBe(200);
     expect(JSON.parse(malformed.body)).toMatchObject({ response: { uid: 'x', allowed: true } });
-    const otherKind = await post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'y', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'DELETE', name: 'p', namespace: ns.name } }));
+    const otherKind = await post(
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: 'y', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'DELETE', name: 'p', namespace: ns.name },
+      }),
+    );
     expect(JSON.parse(otherKind.body)).toMatchObject({ response: { uid: 'y', allowed: true, warnings: [expect.stringContaining('only CREATE of pods/eviction') as unknown] } });
     // and the server is still there
     expect((await post(JSON.stringify({}))).status).toBe(200);
@@ -493,7 +522,11 @@ describe("the operator's own webhook certificate, in the cluster", () => {
     const short = issueServing({ cert: before.caCert, key: before.caKey }, serviceSans('cedana-operator-webhook', ns.name).dnsNames, ['127.0.0.1'], Date.now(), 1_000);
     const secret = await api().core.readNamespacedSecret({ namespace: ns.name, name: 'webhook-tls' });
     const data = { ...secret.data, 'tls.crt': Buffer.from(short.cert).toString('base64'), 'tls.key': Buffer.from(short.key).toString('base64') };
-    await api().core.replaceNamespacedSecret({ namespace: ns.name, name: 'webhook-tls', body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'webhook-tls', resourceVersion: secret.metadata?.resourceVersion ?? '' }, type: 'kubernetes.io/tls', data } });
+    await api().core.replaceNamespacedSecret({
+      namespace: ns.name,
+      name: 'webhook-tls',
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'webhook-tls', resourceVersion: secret.metadata?.resourceVersion ?? '' }, type: 'kubernetes.io/tls', data },
+    });
     // The next replica finds it due and renews it with the normal lifetime, keeping the CA.
     const served: string[] = [];
     const renewed = await replica(served).sync();

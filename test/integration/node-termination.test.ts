@@ -43,32 +43,54 @@ describe('node termination', () => {
     await waitFor(async () => (await getCr(ns.name, 'checkpointpolicies', 'trainers')).status?.protectedPods === 4, { what: '4 protected pods' });
 
     await api().core.patchNode({ name: a, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] } } }, merge);
-    const evac = await waitFor(async () => {
-      const mine = (await list(ns.name, 'podcheckpoints')).filter((c) => c.metadata.labels?.['cedana.ai/node'] === a);
-      return mine.length === 3 && mine.every((c) => c.status?.phase === 'Ready') ? mine : undefined;
-    }, { what: '3 Ready evacuation checkpoints' });
+    const evac = await waitFor(
+      async () => {
+        const mine = (await list(ns.name, 'podcheckpoints')).filter((c) => c.metadata.labels?.['cedana.ai/node'] === a);
+        return mine.length === 3 && mine.every((c) => c.status?.phase === 'Ready') ? mine : undefined;
+      },
+      { what: '3 Ready evacuation checkpoints' },
+    );
     expect(evac.map((c) => c.spec.podName).sort()).toEqual(['k-0', 'k-1', 'k-2']);
     expect(evac.every((c) => c.metadata.ownerReferences?.[0]?.name === 'trainers')).toBe(true);
 
     // the same signal again, and a second known taint: nothing new
-    await api().core.patchNode({ name: a, body: { spec: { taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }, { key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' }] } } }, merge);
+    await api().core.patchNode(
+      {
+        name: a,
+        body: {
+          spec: {
+            taints: [
+              { key: 'karpenter.sh/disrupted', effect: 'NoSchedule' },
+              { key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' },
+            ],
+          },
+        },
+      },
+      merge,
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await list(ns.name, 'podcheckpoints')).filter((c) => c.metadata.labels?.['cedana.ai/node'] === a)).toHaveLength(3);
     expect(await list(ns.name, 'podrestores')).toHaveLength(0); // the pods are still on the node
 
     await deletePods(ns.name, ['k-0', 'k-1', 'k-2']);
-    const restores = await waitFor(async () => {
-      const r = (await list(ns.name, 'podrestores')).filter((x) => x.metadata.labels?.['cedana.ai/node'] === a);
-      return r.length === 3 && r.every((x) => x.status?.phase === 'Succeeded') ? r : undefined;
-    }, { what: '3 Succeeded restores', timeoutMs: 60_000 });
+    const restores = await waitFor(
+      async () => {
+        const r = (await list(ns.name, 'podrestores')).filter((x) => x.metadata.labels?.['cedana.ai/node'] === a);
+        return r.length === 3 && r.every((x) => x.status?.phase === 'Succeeded') ? r : undefined;
+      },
+      { what: '3 Succeeded restores', timeoutMs: 60_000 },
+    );
     expect(restores.every((r) => r.spec.reason === 'nodeTermination')).toBe(true);
     for (const name of ['k-0', 'k-1', 'k-2']) {
       const restoredName = (restores.find((r) => r.metadata.labels?.['cedana.ai/pod'] === name)?.status?.restoredPod as { name?: string } | undefined)?.name ?? '';
       expect(restoredName).toMatch(new RegExp(`^${name}-restored-[0-9a-f]{5}$`));
-      const pod = await waitFor(async () => {
-        const p = await api().core.readNamespacedPod({ namespace: ns.name, name: restoredName });
-        return p.status?.phase === 'Running' ? p : undefined;
-      }, { what: `${restoredName} running` });
+      const pod = await waitFor(
+        async () => {
+          const p = await api().core.readNamespacedPod({ namespace: ns.name, name: restoredName });
+          return p.status?.phase === 'Running' ? p : undefined;
+        },
+        { what: `${restoredName} running` },
+      );
       expect(pod.spec?.nodeName).not.toBe(a);
     }
     for (const uid of uids) expect(sim.stats().checkpointActionsByPod[uid]).toHaveLength(1);
@@ -78,7 +100,9 @@ describe('node termination', () => {
     const c = await createNode('nt-c');
     const uid = await podOn(ns.name, 'drained', c, 'trainer');
     await api().core.patchNode({ name: c, body: { spec: { unschedulable: true } } }, merge);
-    await waitFor(async () => (await list(ns.name, 'podcheckpoints')).find((x) => x.metadata.labels?.['cedana.ai/node'] === c && x.status?.phase === 'Ready'), { what: 'a Ready checkpoint of the drained pod' });
+    await waitFor(async () => (await list(ns.name, 'podcheckpoints')).find((x) => x.metadata.labels?.['cedana.ai/node'] === c && x.status?.phase === 'Ready'), {
+      what: 'a Ready checkpoint of the drained pod',
+    });
     await deletePods(ns.name, ['drained']);
     const restore = await waitFor(async () => (await list(ns.name, 'podrestores')).find((x) => x.metadata.labels?.['cedana.ai/node'] === c && x.status?.phase === 'Succeeded'), {
       what: 'a Succeeded restore',
@@ -99,15 +123,21 @@ describe('node termination', () => {
     await op.stop();
     sim.setFaults({ latencyMs: 0, paths: [] });
     op = await startInProcessOperator(sim, ns.name, { minHeartbeatInterval: 500 });
-    await waitFor(async () => {
-      const mine = (await list(ns.name, 'podcheckpoints')).filter((x) => x.metadata.labels?.['cedana.ai/node'] === d);
-      return mine.length === 6 && mine.every((x) => x.status?.phase === 'Ready');
-    }, { what: '6 Ready checkpoints after the restart', timeoutMs: 60_000 });
+    await waitFor(
+      async () => {
+        const mine = (await list(ns.name, 'podcheckpoints')).filter((x) => x.metadata.labels?.['cedana.ai/node'] === d);
+        return mine.length === 6 && mine.every((x) => x.status?.phase === 'Ready');
+      },
+      { what: '6 Ready checkpoints after the restart', timeoutMs: 60_000 },
+    );
     await deletePods(ns.name, names);
-    await waitFor(async () => {
-      const r = (await list(ns.name, 'podrestores')).filter((x) => x.metadata.labels?.['cedana.ai/node'] === d);
-      return r.length === 6 && r.every((x) => x.status?.phase === 'Succeeded');
-    }, { what: '6 Succeeded restores', timeoutMs: 60_000 });
+    await waitFor(
+      async () => {
+        const r = (await list(ns.name, 'podrestores')).filter((x) => x.metadata.labels?.['cedana.ai/node'] === d);
+        return r.length === 6 && r.every((x) => x.status?.phase === 'Succeeded');
+      },
+      { what: '6 Succeeded restores', timeoutMs: 60_000 },
+    );
     for (const uid of uids) expect(sim.stats().checkpointActionsByPod[uid]).toHaveLength(1);
   });
 
@@ -125,7 +155,7 @@ describe('node termination', () => {
     // heartbeats keep coming; retention holds the Ready ones of the pod at keepLast
     await waitFor(() => (sim.stats().checkpointActionsByPod[uid]?.length ?? 0) >= 4, { what: '4 heartbeats', timeoutMs: 30_000 });
     await waitFor(async () => (await heartbeats()).filter((x) => x.status?.phase === 'Ready').length === 2, { what: 'exactly 2 Ready heartbeat checkpoints' });
-    const deprecated = await (await fetch(`${sim.url}/v2/checkpoints`, { headers: { authorization: 'Bearer integration-test-token-0123456789' } })).json() as { status: string }[];
+    const deprecated = (await (await fetch(`${sim.url}/v2/checkpoints`, { headers: { authorization: 'Bearer integration-test-token-0123456789' } })).json()) as { status: string }[];
     expect(deprecated.filter((x) => x.status === 'deprecated').length).toBeGreaterThanOrEqual(1);
     expect((await getCr(ns.name, 'checkpointpolicies', 'beating')).status?.lastHeartbeat).toBeTypeOf('string');
 
@@ -136,10 +166,13 @@ describe('node termination', () => {
     });
     expect(restore.spec.reason).toBe('nodeTermination');
     expect((restore.spec.checkpointRef as { name: string }).name).toContain('-hb-');
-    const fragile = await waitFor(async () => {
-      const p = await getCr(ns.name, 'checkpointpolicies', 'fragile');
-      return (p.status?.lostPods as string[] | undefined)?.length ? p : undefined;
-    }, { what: 'the fragile pod reported lost' });
+    const fragile = await waitFor(
+      async () => {
+        const p = await getCr(ns.name, 'checkpointpolicies', 'fragile');
+        return (p.status?.lostPods as string[] | undefined)?.length ? p : undefined;
+      },
+      { what: 'the fragile pod reported lost' },
+    );
     expect(fragile.status?.lostPods).toEqual([`${ns.name}/fragile-0`]);
     expect(fragile.status?.conditions?.find((c) => c.type === 'PodsLost')?.status).toBe('True');
   });

@@ -81,10 +81,13 @@ describe('operator processes', () => {
     const coordination = kubeConfig().makeApiClient(CoordinationV1Api);
     const holder = async (): Promise<string> => (await coordination.readNamespacedLease({ name: 'cedana-operator-leader', namespace: ns.name })).spec?.holderIdentity ?? '';
     const replicas = { a: spawnTracked(sim, ns.name, 'replica-a'), b: spawnTracked(sim, ns.name, 'replica-b') };
-    const leaderName = await waitFor(async () => {
-      const h = await holder();
-      return h === 'replica-a' || h === 'replica-b' ? h : undefined;
-    }, { what: 'a leader', timeoutMs: 30_000 });
+    const leaderName = await waitFor(
+      async () => {
+        const h = await holder();
+        return h === 'replica-a' || h === 'replica-b' ? h : undefined;
+      },
+      { what: 'a leader', timeoutMs: 30_000 },
+    );
     const leader = leaderName === 'replica-a' ? replicas.a : replicas.b;
     const standby = leaderName === 'replica-a' ? replicas.b : replicas.a;
 

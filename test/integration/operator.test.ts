@@ -39,10 +39,13 @@ describe('operator: checkpoint and restore', () => {
     expect(pc.metadata.finalizers).toEqual(['cedana.ai/deprecate-checkpoint']);
     expect(sim.stats().checkpointActionsByPod[uid]).toEqual([pc.status?.actionId]);
     expect(sim.stats().calls['POST /v2/actions/upload']).toBeGreaterThanOrEqual(1);
-    const reasons = await waitFor(async () => {
-      const r = (await eventsFor(ns.name, 'trainer-0-ckpt')).map((e) => e.reason);
-      return r.includes('Ready') ? r : undefined;
-    }, { what: 'a Ready event' });
+    const reasons = await waitFor(
+      async () => {
+        const r = (await eventsFor(ns.name, 'trainer-0-ckpt')).map((e) => e.reason);
+        return r.includes('Ready') ? r : undefined;
+      },
+      { what: 'a Ready event' },
+    );
     expect(reasons).toContain('Submitted');
   });
 

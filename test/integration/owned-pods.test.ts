@@ -33,7 +33,15 @@ async function kubectl(args: string[]): Promise<{ code: number | null; out: stri
 interface Restore {
   metadata: { name: string; labels?: Record<string, string> };
   spec: { mode?: string; checkpointName?: string; owner?: { kind: string; name: string }; checkpointRef?: { name: string } };
-  status?: { phase?: string; message?: string; restoredPod?: { name: string; uid?: string }; restoreActionId?: string; checkpointId?: string; checkpointName?: string; conditions?: { type: string; status: string; reason: string }[] };
+  status?: {
+    phase?: string;
+    message?: string;
+    restoredPod?: { name: string; uid?: string };
+    restoreActionId?: string;
+    checkpointId?: string;
+    checkpointName?: string;
+    conditions?: { type: string; status: string; reason: string }[];
+  };
 }
 interface Checkpoint {
   metadata: { name: string };
@@ -50,7 +58,7 @@ describe('pods with an owner: the owner replacement is the restore', () => {
   const batch = kc.makeApiClient(BatchV1Api);
   const vwcName = `cedana-owned-${randomBytes(3).toString('hex')}`;
 
-  const list = async <T,>(plural: string, labelSelector?: string): Promise<T[]> =>
+  const list = async <T>(plural: string, labelSelector?: string): Promise<T[]> =>
     ((await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural, ...(labelSelector ? { labelSelector } : {}) })) as { items: T[] }).items;
 
   const simGet = async (path: string): Promise<{ status: number; body: string }> => {
@@ -93,17 +101,23 @@ describe('pods with an owner: the owner replacement is the restore', () => {
 
   /** The one running pod of the app, once it runs. */
   const runningPod = (app: string) =>
-    waitFor(async () => {
-      const pods = (await livePods(app)).filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName);
-      return pods.length === 1 ? pods[0] : undefined;
-    }, { what: `one pod of ${app} Running`, timeoutMs: 60_000 });
+    waitFor(
+      async () => {
+        const pods = (await livePods(app)).filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName);
+        return pods.length === 1 ? pods[0] : undefined;
+      },
+      { what: `one pod of ${app} Running`, timeoutMs: 60_000 },
+    );
 
   /** The one pod of the app, once it is bound to a node (whatever its phase). */
   const boundPod = (app: string) =>
-    waitFor(async () => {
-      const pods = (await livePods(app)).filter((p) => p.spec?.nodeName);
-      return pods.length === 1 ? pods[0] : undefined;
-    }, { what: `one pod of ${app} on a node`, timeoutMs: 60_000 });
+    waitFor(
+      async () => {
+        const pods = (await livePods(app)).filter((p) => p.spec?.nodeName);
+        return pods.length === 1 ? pods[0] : undefined;
+      },
+      { what: `one pod of ${app} on a node`, timeoutMs: 60_000 },
+    );
 
   /** Drains the pod's node as a real drainer does; returns the pod that left. */
   async function drainPodOf(app: string, o: { running?: boolean } = {}) {
@@ -173,7 +187,10 @@ describe('pods with an owner: the owner replacement is the restore', () => {
     });
     // The operator patches its CA bundle in; until then the apiserver cannot call the webhook.
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-    await waitFor(async () => ((await admission.readValidatingWebhookConfiguration({ name: vwcName })).webhooks?.[0]?.clientConfig.caBundle ?? '') !== '', { what: 'the CA bundle patched in', timeoutMs: 30_000 });
+    await waitFor(async () => ((await admission.readValidatingWebhookConfiguration({ name: vwcName })).webhooks?.[0]?.clientConfig.caBundle ?? '') !== '', {
+      what: 'the CA bundle patched in',
+      timeoutMs: 30_000,
+    });
     await createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', 'owned', { selector: { matchLabels: { protect: 'policy' } } });
   }, 120_000);
 
@@ -189,7 +206,10 @@ describe('pods with an owner: the owner replacement is the restore', () => {
     const name = 'web';
     await apps.createNamespacedDeployment({
       namespace: ns.name,
-      body: { metadata: { name }, spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: template(name, 'dep', { protect: 'policy' }, [{ name: 'CEDANA_CHECKPOINT', value: name }]) } },
+      body: {
+        metadata: { name },
+        spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: template(name, 'dep', { protect: 'policy' }, [{ name: 'CEDANA_CHECKPOINT', value: name }]) },
+      },
     });
     const original = await drainPodOf(name);
     const { replacement } = await expectRestoredFromEvacuation(name, original, 'ReplicaSet', name);
@@ -257,11 +277,16 @@ describe('pods with an owner: the owner replacement is the restore', () => {
     const before = await runningPod(name);
     const podName = before.metadata?.name ?? '';
     await waitFor(async () => (await eventsFor(ns.name, podName)).some((e) => e.type === 'Warning' && e.reason === 'MissingCheckpointName'), { what: `the Warning on ${podName}` });
-    const condition = await waitFor(async () => {
-      const p = (await api().custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'checkpointpolicies', name: 'owned' })) as { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } };
-      const c = p.status?.conditions?.find((x) => x.type === 'DeclarativeRestoreReady');
-      return c?.message.includes(podName) ? c : undefined;
-    }, { what: 'DeclarativeRestoreReady naming the pod' });
+    const condition = await waitFor(
+      async () => {
+        const p = (await api().custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'checkpointpolicies', name: 'owned' })) as {
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        };
+        const c = p.status?.conditions?.find((x) => x.type === 'DeclarativeRestoreReady');
+        return c?.message.includes(podName) ? c : undefined;
+      },
+      { what: 'DeclarativeRestoreReady naming the pod' },
+    );
     expect(condition).toMatchObject({ status: 'False', reason: 'MissingCheckpointName' });
     expect(condition.message).not.toContain('web-');
 

@@ -49,10 +49,13 @@ describe('Cedana pod labels and pod-level disruption', () => {
     const uid = await podOn(ns.name, 'labelled', node, { 'cedana.ai/node-restore': 'true' });
     const plain = await podOn(ns.name, 'unlabelled', node, { app: 'x' });
     await taint(node, 'cloud.google.com/impending-node-termination');
-    const [ckpt] = await waitFor(async () => {
-      const c = ofPod(await list(ns.name, 'podcheckpoints'), uid);
-      return c.length === 1 && c[0]?.status?.phase === 'Ready' ? c : undefined;
-    }, { what: 'a Ready checkpoint of the labelled pod' });
+    const [ckpt] = await waitFor(
+      async () => {
+        const c = ofPod(await list(ns.name, 'podcheckpoints'), uid);
+        return c.length === 1 && c[0]?.status?.phase === 'Ready' ? c : undefined;
+      },
+      { what: 'a Ready checkpoint of the labelled pod' },
+    );
     expect(ckpt?.metadata.ownerReferences).toBeUndefined();
     expect(ofPod(await list(ns.name, 'podcheckpoints'), plain)).toHaveLength(0);
     await api().core.deleteNamespacedPod({ namespace: ns.name, name: 'labelled', gracePeriodSeconds: 0 });
@@ -76,12 +79,23 @@ describe('Cedana pod labels and pod-level disruption', () => {
     await createCr(ns.name, 'checkpointpolicies', 'CheckpointPolicy', 'both', { selector: { matchLabels: { app: 'both' } }, onNodeTermination: { restore: false } });
     const node = await createNode('lbl-c');
     const uid = await podOn(ns.name, 'doubly', node, { app: 'both', 'cedana.ai/node-restore': 'true' });
-    await waitFor(async () => ((await api().custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'checkpointpolicies', name: 'both' })) as { status?: { protectedPods?: number } }).status?.protectedPods === 1, { what: 'the policy to see the pod' });
+    await waitFor(
+      async () =>
+        (
+          (await api().custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace: ns.name, plural: 'checkpointpolicies', name: 'both' })) as {
+            status?: { protectedPods?: number };
+          }
+        ).status?.protectedPods === 1,
+      { what: 'the policy to see the pod' },
+    );
     await taint(node, 'karpenter.sh/disrupted');
-    const [ckpt] = await waitFor(async () => {
-      const c = ofPod(await list(ns.name, 'podcheckpoints'), uid);
-      return c[0]?.status?.phase === 'Ready' ? c : undefined;
-    }, { what: 'the checkpoint Ready' });
+    const [ckpt] = await waitFor(
+      async () => {
+        const c = ofPod(await list(ns.name, 'podcheckpoints'), uid);
+        return c[0]?.status?.phase === 'Ready' ? c : undefined;
+      },
+      { what: 'the checkpoint Ready' },
+    );
     expect(ckpt?.metadata.ownerReferences?.[0]?.name).toBe('both');
     await api().core.deleteNamespacedPod({ namespace: ns.name, name: 'doubly', gracePeriodSeconds: 0 });
     await new Promise((r) => setTimeout(r, 1_500));
@@ -118,10 +132,13 @@ describe('Cedana pod labels and pod-level disruption', () => {
     const node = await createNode('lbl-f');
     const uid = await podOn(ns.name, 'beating', node, { 'cedana.ai/heartbeat-checkpoint': '1' });
     await waitFor(() => (sim.stats().checkpointActionsByPod[uid]?.length ?? 0) >= 4, { what: '4 label heartbeats', timeoutMs: 30_000 });
-    const ready = await waitFor(async () => {
-      const r = ofPod(await list(ns.name, 'podcheckpoints'), uid).filter((c) => c.status?.phase === 'Ready');
-      return r.length === 2 ? r : undefined;
-    }, { what: 'exactly 2 Ready heartbeat checkpoints (labelHeartbeatKeepLast)' });
+    const ready = await waitFor(
+      async () => {
+        const r = ofPod(await list(ns.name, 'podcheckpoints'), uid).filter((c) => c.status?.phase === 'Ready');
+        return r.length === 2 ? r : undefined;
+      },
+      { what: 'exactly 2 Ready heartbeat checkpoints (labelHeartbeatKeepLast)' },
+    );
     expect(ready.every((c) => c.spec.reason === 'heartbeat')).toBe(true);
   });
 });

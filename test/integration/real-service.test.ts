@@ -75,7 +75,10 @@ describe('Cedana rejecting the token, or not seeing a pod', () => {
   it('a wrong token stops start-up with one line', async () => {
     const op = spawnOperator(sim, ns.name, 'wrong-token', ['--leader-elect=false', `--cedana-url=${sim.url}/v1`], { CEDANA_AUTH_TOKEN: 'not-the-token' });
     expect(await op.exited).toBe(1);
-    const lines = op.output().split('\n').filter((l) => l.startsWith('cedana-operator:'));
+    const lines = op
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('cedana-operator:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/rejects the token/);
     expect(op.output()).not.toContain('not-the-token');
@@ -100,10 +103,13 @@ describe('Cedana rejecting the token, or not seeing a pod', () => {
     try {
       await createPod(ns.name, 'young');
       await createCr(ns.name, CK, 'PodCheckpoint', 'young-ckpt', { podName: 'young' });
-      const waiting = await waitFor(async () => {
-        const c = (await getCr(ns.name, CK, 'young-ckpt')).status?.conditions?.find((x) => x.type === 'Submitted');
-        return c?.reason === 'CedanaUnavailable' ? c : undefined;
-      }, { what: 'the Submitted condition to say why it waits' });
+      const waiting = await waitFor(
+        async () => {
+          const c = (await getCr(ns.name, CK, 'young-ckpt')).status?.conditions?.find((x) => x.type === 'Submitted');
+          return c?.reason === 'CedanaUnavailable' ? c : undefined;
+        },
+        { what: 'the Submitted condition to say why it waits' },
+      );
       expect((waiting as { message?: string }).message).toMatch(/has not seen pod young yet/);
       expect((await getCr(ns.name, CK, 'young-ckpt')).status?.phase).toBe('Pending');
     } finally {

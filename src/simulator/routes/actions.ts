@@ -188,8 +188,7 @@ function checkpointEnvName(podSpec: unknown, podMetadata: unknown): string | nul
   if (!isRecord(podSpec)) return null;
   const meta = isRecord(podMetadata) ? podMetadata : {};
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  const strings = (v: unknown): Record<string, string> | undefined =>
-    isRecord(v) ? Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (typeof x === 'string' ? [[k, x]] : []))) : undefined;
+  const strings = (v: unknown): Record<string, string> | undefined => (isRecord(v) ? Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (typeof x === 'string' ? [[k, x]] : []))) : undefined);
   return declaredCheckpoint({
     metadata: { name: str(meta.name) ?? '', namespace: str(meta.namespace), uid: str(meta.uid), labels: strings(meta.labels), annotations: strings(meta.annotations) },
     spec: podSpec,

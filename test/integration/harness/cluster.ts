@@ -65,10 +65,7 @@ export interface TestNamespace {
  * Waits for its `default` service account: the ServiceAccount admission plugin refuses pods until
  * the controller manager has made it.
  */
-export async function createTestNamespace(
-  prefix: string,
-  { waitForServiceAccount = true }: { waitForServiceAccount?: boolean } = {},
-): Promise<TestNamespace> {
+export async function createTestNamespace(prefix: string, { waitForServiceAccount = true }: { waitForServiceAccount?: boolean } = {}): Promise<TestNamespace> {
   const core = kubeConfig().makeApiClient(CoreV1Api);
   const base = prefix
     .toLowerCase()

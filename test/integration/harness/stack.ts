@@ -151,7 +151,11 @@ export async function createCr(namespace: string, plural: string, kind: string, 
   await api().custom.createNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace, plural, body: { apiVersion: 'cedana.ai/v1alpha1', kind, metadata: { name }, spec } });
 }
 
-export async function getCr(namespace: string, plural: string, name: string): Promise<{ metadata: Json; spec: Json; status?: Json & { phase?: string; conditions?: { type: string; status: string; reason: string }[] } }> {
+export async function getCr(
+  namespace: string,
+  plural: string,
+  name: string,
+): Promise<{ metadata: Json; spec: Json; status?: Json & { phase?: string; conditions?: { type: string; status: string; reason: string }[] } }> {
   return (await api().custom.getNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace, plural, name })) as never;
 }
 

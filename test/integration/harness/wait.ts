@@ -14,10 +14,7 @@ export interface WaitOptions {
  * Errors thrown by `fn` count as "not yet" (the API may not serve a new resource at once); the last
  * one is part of the timeout error, next to what was awaited.
  */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  { what, timeoutMs = 30_000, intervalMs = 250 }: WaitOptions,
-): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, { what, timeoutMs = 30_000, intervalMs = 250 }: WaitOptions): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = undefined;
   let lastError: unknown = undefined;
@@ -33,8 +30,7 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) break;
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
-  const why =
-    lastError !== undefined ? `; last error: ${describe(lastError)}` : `; last result: ${describe(last)}`;
+  const why = lastError !== undefined ? `; last error: ${describe(lastError)}` : `; last result: ${describe(last)}`;
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
 }
 

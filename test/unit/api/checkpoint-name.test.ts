@@ -17,11 +17,32 @@ describe('declaredCheckpoint', () => {
     ['an empty value', [{ name: 'CEDANA_CHECKPOINT', value: ' ' }], {}, { declared: true, name: null }],
     ['metadata.name (a StatefulSet)', [{ name: 'CEDANA_CHECKPOINT', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }], {}, { declared: true, name: 'trainer-0' }],
     ['a label', [{ name: 'CEDANA_CHECKPOINT', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } }], { labels: { app: 'trainer' } }, { declared: true, name: 'trainer' }],
-    ['an indexed Job: <job>-$(JOB_COMPLETION_INDEX)', [INDEX_ENV, { name: 'CEDANA_CHECKPOINT', value: 'batch-$(JOB_COMPLETION_INDEX)' }], { annotations: { [JOB_COMPLETION_INDEX]: '3' } }, { declared: true, name: 'batch-3' }],
-    ['$(VAR) defined after it stays as written (the kubelet does the same)', [{ name: 'CEDANA_CHECKPOINT', value: 'x-$(LATER)' }, { name: 'LATER', value: 'y' }], {}, { declared: true, name: 'x-$(LATER)' }],
+    [
+      'an indexed Job: <job>-$(JOB_COMPLETION_INDEX)',
+      [INDEX_ENV, { name: 'CEDANA_CHECKPOINT', value: 'batch-$(JOB_COMPLETION_INDEX)' }],
+      { annotations: { [JOB_COMPLETION_INDEX]: '3' } },
+      { declared: true, name: 'batch-3' },
+    ],
+    [
+      '$(VAR) defined after it stays as written (the kubelet does the same)',
+      [
+        { name: 'CEDANA_CHECKPOINT', value: 'x-$(LATER)' },
+        { name: 'LATER', value: 'y' },
+      ],
+      {},
+      { declared: true, name: 'x-$(LATER)' },
+    ],
     ['$$ is a dollar', [{ name: 'CEDANA_CHECKPOINT', value: 'a$$(B)' }], {}, { declared: true, name: 'a$(B)' }],
     ['from a ConfigMap: not knowable from the pod', [{ name: 'CEDANA_CHECKPOINT', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }], {}, { declared: true, name: null }],
-    ['referring to a Secret-valued variable: not knowable', [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }, { name: 'CEDANA_CHECKPOINT', value: 'x-$(S)' }], {}, { declared: true, name: null }],
+    [
+      'referring to a Secret-valued variable: not knowable',
+      [
+        { name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+        { name: 'CEDANA_CHECKPOINT', value: 'x-$(S)' },
+      ],
+      {},
+      { declared: true, name: null },
+    ],
   ])('%s', (_name, env, meta, expected) => {
     expect(declaredCheckpoint(pod(env, meta))).toEqual(expected);
   });

@@ -20,7 +20,15 @@ const fullPod = {
   spec: {
     nodeName: 'node-a',
     containers: [
-      { name: 'main', image: 'trainer:1', env: [{ name: 'CEDANA_CHECKPOINT', value: 'trainer-0' }, { name: 'SECRETISH', value: 'no' }], resources: { limits: { cpu: '1' } } },
+      {
+        name: 'main',
+        image: 'trainer:1',
+        env: [
+          { name: 'CEDANA_CHECKPOINT', value: 'trainer-0' },
+          { name: 'SECRETISH', value: 'no' },
+        ],
+        resources: { limits: { cpu: '1' } },
+      },
       { name: 'sidecar', image: 'proxy:1' },
     ],
     volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-trainer-0' } }],
@@ -92,7 +100,7 @@ describe('the projection comes before the schema (kinds.ts)', () => {
     expect(Nodes.parse(node)).toEqual(compactNode(Node.parse(node)));
   });
 
-  it('refuses what the schema refuses in what is kept, with the schema\'s error', () => {
+  it("refuses what the schema refuses in what is kept, with the schema's error", () => {
     expect(() => Pods.parse({ ...fullPod, metadata: { ...fullPod.metadata, name: 7 } })).toThrow(ZodError);
     expect(() => Pods.parse({ ...fullPod, metadata: { ...fullPod.metadata, labels: { a: 1 } } })).toThrow(ZodError);
     expect(() => Pods.parse({ ...fullPod, status: { conditions: [{ status: 'True' }] } })).toThrow(ZodError);

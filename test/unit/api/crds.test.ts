@@ -35,7 +35,16 @@ describe('generated CRDs', () => {
   });
 });
 
-type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; additionalProperties?: Schema; maxItems?: number; maxProperties?: number; maxLength?: number; 'x-kubernetes-validations'?: { rule: string; message: string }[] };
+type Schema = {
+  type?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema;
+  maxItems?: number;
+  maxProperties?: number;
+  maxLength?: number;
+  'x-kubernetes-validations'?: { rule: string; message: string }[];
+};
 
 /** Every schema node with its path and the lists and maps it is inside of. */
 function* walk(s: Schema, path: string, within: Schema[] = []): Generator<{ path: string; schema: Schema; within: Schema[] }> {

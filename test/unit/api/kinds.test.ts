@@ -61,9 +61,7 @@ describe('our custom resources: kind and apiVersion are required and ours', () =
     it(`${kind}: refuses another kind, another apiVersion, or none`, () => {
       const other = cases.find((c) => c.kind !== kind)?.kind ?? 'Pod';
       expect(schema.safeParse({ ...obj, kind: other }).error?.issues.map((i) => i.message)).toEqual([`expected a ${kind}, got "${other}"`]);
-      expect(schema.safeParse({ ...obj, apiVersion: 'cedana.ai/v1' }).error?.issues.map((i) => i.message)).toEqual([
-        `expected apiVersion cedana.ai/v1alpha1 for a ${kind}, got "cedana.ai/v1"`,
-      ]);
+      expect(schema.safeParse({ ...obj, apiVersion: 'cedana.ai/v1' }).error?.issues.map((i) => i.message)).toEqual([`expected apiVersion cedana.ai/v1alpha1 for a ${kind}, got "cedana.ai/v1"`]);
       const { kind: _k, ...noKind } = obj;
       expect(schema.safeParse(noKind).success).toBe(false);
       expect(schema.safeParse({ ...namespace, spec }).success).toBe(false);

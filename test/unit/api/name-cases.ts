@@ -31,5 +31,10 @@ export const GOOD_SELECTORS: Record<string, unknown>[] = [
   {},
   { matchLabels: { 'app.kubernetes.io/name': 'trainer', tier: '' } },
   { matchLabels: { [`${'p'.repeat(253)}/${'n'.repeat(63)}`]: 'v'.repeat(63) } },
-  { matchExpressions: [{ key: 'team', operator: 'In', values: ['ml', 'ml_2.x'] }, { key: 'cedana.ai/skip', operator: 'DoesNotExist' }] },
+  {
+    matchExpressions: [
+      { key: 'team', operator: 'In', values: ['ml', 'ml_2.x'] },
+      { key: 'cedana.ai/skip', operator: 'DoesNotExist' },
+    ],
+  },
 ];

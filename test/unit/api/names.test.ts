@@ -8,8 +8,7 @@ import { PodCheckpointSpec } from '../../../src/api/podcheckpoint.ts';
 import { PodRestoreSpec } from '../../../src/api/podrestore.ts';
 import { BAD_NAMES, BAD_SELECTORS, GOOD_NAMES, GOOD_SELECTORS } from './name-cases.ts';
 
-const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }): string[] =>
-  r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }): string[] => r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
 
 describe('object names (DNS-1123 subdomains)', () => {
   it.each(BAD_NAMES)('refuses %j (%s)', (name) => {
@@ -98,9 +97,7 @@ describe('CheckpointPolicy selectors', () => {
   });
 
   it('refuses a bad expression key, operator or value', () => {
-    expect(messages(LabelSelector.safeParse({ matchExpressions: [{ key: 'a/b/c', operator: 'Exists' }] }))).toEqual([
-      expect.stringMatching(/^matchExpressions\.0\.key: key must be a label key/),
-    ]);
+    expect(messages(LabelSelector.safeParse({ matchExpressions: [{ key: 'a/b/c', operator: 'Exists' }] }))).toEqual([expect.stringMatching(/^matchExpressions\.0\.key: key must be a label key/)]);
     expect(LabelSelector.safeParse({ matchExpressions: [{ key: 'a', operator: 'Equals', values: ['x'] }] }).success).toBe(false);
     expect(messages(LabelSelector.safeParse({ matchExpressions: [{ key: 'a', operator: 'In', values: ['ok', 'not ok'] }] }))).toEqual([
       expect.stringMatching(/^matchExpressions\.0\.values\.1: each of values must be a label value/),

@@ -58,7 +58,7 @@ describe('actionKind', () => {
   });
 });
 
-describe('listActions with the service\'s free strings', () => {
+describe("listActions with the service's free strings", () => {
   const action = (id: string, type: string, status: string) => ({ action_id: id, checkpoint_id: UUID_B, details: null, gpu: '', platform: 'linux/amd64', status, type, total_duration: 3_000_000_000 });
   const listing = [
     action(UUID_A, 'checkpoint_pod', 'success'),
@@ -73,7 +73,10 @@ describe('listActions with the service\'s free strings', () => {
       send(res, 200, listing);
     });
     const c = new CedanaClient({ baseUrl: s.url, token: 't' });
-    cleanup.push(() => s.close(), () => c.close());
+    cleanup.push(
+      () => s.close(),
+      () => c.close(),
+    );
     return { c };
   }
 
@@ -99,7 +102,10 @@ describe('listActions with the service\'s free strings', () => {
       send(res, 200, listing);
     });
     const c = new CedanaClient({ baseUrl: s.url, token: 't' });
-    cleanup.push(() => s.close(), () => c.close());
+    cleanup.push(
+      () => s.close(),
+      () => c.close(),
+    );
     expect((await c.listActions({ kind: 'checkpoint' })).map((a) => a.type)).toEqual(['checkpoint_pod']);
     expect((await c.listActions({ kind: ['checkpoint', 'heartbeat'] })).map((a) => a.type)).toEqual(['checkpoint_pod', 'heartbeat']);
     expect((await c.listActions({ kind: 'other' })).map((a) => a.type)).toEqual(['a type from the future']);

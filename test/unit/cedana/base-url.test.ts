@@ -67,8 +67,6 @@ describe('the client with the URL Cedana tells users to set', () => {
   });
 
   it('says which option is wrong, never the token', () => {
-    expect(() => new CedanaClient({ baseUrl: 'https://acme.cedana.ai/v1?x=1', token: 'secret-token' })).toThrow(
-      'invalid Cedana client options: baseUrl: must not have a query string or fragment',
-    );
+    expect(() => new CedanaClient({ baseUrl: 'https://acme.cedana.ai/v1?x=1', token: 'secret-token' })).toThrow('invalid Cedana client options: baseUrl: must not have a query string or fragment');
   });
 });

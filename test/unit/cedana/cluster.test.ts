@@ -15,7 +15,10 @@ async function setup(profile: Profile, token = TOKEN): Promise<{ sim: RunningSim
   const sim = await startSimulator({ token: TOKEN, profile, logger: pino({ level: 'silent' }) });
   // The URL Cedana's docs tell users to set.
   const c = new CedanaClient({ baseUrl: `${sim.url}/v1`, token, retry: { maxAttempts: 1 } });
-  cleanup.push(() => sim.close(), () => c.close());
+  cleanup.push(
+    () => sim.close(),
+    () => c.close(),
+  );
   return { sim, c };
 }
 

@@ -14,21 +14,36 @@ afterEach(async () => {
 async function clientFor(handler: Handler): Promise<CedanaClient> {
   const s = await startStub(handler);
   const c = new CedanaClient({ baseUrl: s.url, token: 'tok', retry: { maxAttempts: 1 }, sleep: () => Promise.resolve() });
-  cleanup.push(() => s.close(), () => c.close());
+  cleanup.push(
+    () => s.close(),
+    () => c.close(),
+  );
   return c;
 }
 
-const answer = (status: number, body: string, type?: string): Handler => (_req, res) => {
-  res.writeHead(status, type === undefined ? {} : { 'content-type': type });
-  res.end(body);
-};
+const answer =
+  (status: number, body: string, type?: string): Handler =>
+  (_req, res) => {
+    res.writeHead(status, type === undefined ? {} : { 'content-type': type });
+    res.end(body);
+  };
 
 describe('error bodies', () => {
   it.each<[string, string, string | undefined, { apiMessage: string | undefined; code?: string | undefined; details?: unknown }]>([
-    ['the reference: {message, code, details}', '{"message":"Invalid request parameters","code":"400","details":"pod_name is required"}', 'application/json', { apiMessage: 'Invalid request parameters', code: '400', details: 'pod_name is required' }],
+    [
+      'the reference: {message, code, details}',
+      '{"message":"Invalid request parameters","code":"400","details":"pod_name is required"}',
+      'application/json',
+      { apiMessage: 'Invalid request parameters', code: '400', details: 'pod_name is required' },
+    ],
     ['{message} (the /v1 generation)', '{"message":"Invalid request parameters"}', 'application/json', { apiMessage: 'Invalid request parameters', code: undefined }],
     ['{cedana_error_code, message} (2025)', '{"cedana_error_code":1003,"message":"Invalid request parameters"}', 'application/json', { apiMessage: 'Invalid request parameters', code: '1003' }],
-    ['{error: {code, message}} (the v1 reference)', '{"error":{"code":"invalid_argument","message":"Invalid request parameters"}}', 'application/json', { apiMessage: 'Invalid request parameters', code: 'invalid_argument' }],
+    [
+      '{error: {code, message}} (the v1 reference)',
+      '{"error":{"code":"invalid_argument","message":"Invalid request parameters"}}',
+      'application/json',
+      { apiMessage: 'Invalid request parameters', code: 'invalid_argument' },
+    ],
     ['plain text (late 2025)', 'Invalid request parameters\n', 'text/plain; charset=utf-8', { apiMessage: 'Invalid request parameters' }],
     ['plain text without a content type', 'Invalid request parameters', undefined, { apiMessage: 'Invalid request parameters' }],
     ['a JSON string', '"Invalid request parameters"', 'application/json', { apiMessage: 'Invalid request parameters' }],
@@ -74,7 +89,14 @@ describe('error bodies', () => {
   });
 
   it('keeps retryable semantics whatever the body: 5xx and 429 are, 4xx are not', async () => {
-    for (const [status, retryable] of [[500, true], [503, true], [429, true], [400, false], [404, false], [401, false]] as const) {
+    for (const [status, retryable] of [
+      [500, true],
+      [503, true],
+      [429, true],
+      [400, false],
+      [404, false],
+      [401, false],
+    ] as const) {
       const c = await clientFor(answer(status, 'plain words', 'text/plain'));
       expect((await failure(c.checkpointPod({ pod_name: 'p' }))).retryable, String(status)).toBe(retryable);
     }
@@ -117,7 +139,9 @@ describe('named conditions', () => {
     expect(err).toMatchObject({ kind: 'http', status: 401, isTokenRejected: true, retryable: false, apiMessage: 'Invalid API key' });
     expect(err.message).toBe('Cedana GET /v2/user: 401 Invalid API key (the Cedana token was rejected: check CEDANA_AUTH_TOKEN)');
     const bare = await clientFor(answer(401, '', undefined));
-    expect((await failure(bare.getUser())).message).toBe('Cedana GET /v2/user: 401 Unauthorized (the Cedana token was rejected: check CEDANA_AUTH_TOKEN) (body is not a Cedana error; content-type missing)');
+    expect((await failure(bare.getUser())).message).toBe(
+      'Cedana GET /v2/user: 401 Unauthorized (the Cedana token was rejected: check CEDANA_AUTH_TOKEN) (body is not a Cedana error; content-type missing)',
+    );
     const ok = await clientFor(answer(500, '', undefined));
     expect((await failure(ok.getUser())).isTokenRejected).toBe(false);
   });

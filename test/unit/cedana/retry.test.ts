@@ -31,8 +31,7 @@ describe('Retry-After', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
   });
   it('wins over backoff, capped at maxDelayMs', () => {
-    const err = (retryAfterMs?: number) =>
-      new CedanaApiError({ kind: 'http', status: 429, operation: 'x', method: 'GET', path: '/p', description: 'd', retryAfterMs });
+    const err = (retryAfterMs?: number) => new CedanaApiError({ kind: 'http', status: 429, operation: 'x', method: 'GET', path: '/p', description: 'd', retryAfterMs });
     expect(retryDelay(err(700), 1, policy, () => 0)).toBe(700);
     expect(retryDelay(err(60_000), 1, policy, () => 0)).toBe(1000);
     expect(retryDelay(err(), 2, policy, () => 0.5)).toBe(100);

@@ -42,7 +42,6 @@ function client(over: Partial<CedanaClientOptions> = {}): CedanaClient {
   return c;
 }
 
-
 const calls = (key: string): number => sim.stats().calls[key] ?? 0;
 
 describe('happy paths, one per operation', () => {

@@ -32,7 +32,6 @@ function client(url: string, over: Partial<CedanaClientOptions> = {}, realSleep 
   return c;
 }
 
-
 function expectNoToken(err: unknown): void {
   const e = err as Error;
   for (const text of [e.message, e.stack ?? '', JSON.stringify(e), String(e), inspect(e, { depth: 10 })]) {
@@ -66,11 +65,7 @@ describe('what the client sends', () => {
     await c.listCheckpoints({ ids: [UUID_A, UUID_B] });
     await expect(c.getCheckpointPath('ml/trainer-0')).resolves.toBe('/ckpt/ml/trainer-0.tar');
     await c.getCheckpointV1('a b/c');
-    expect(s.seen.map((r) => r.url)).toEqual([
-      `/api/v2/checkpoints?ids=${UUID_A}%2C${UUID_B}`,
-      '/api/v2/checkpoint/path?name=ml%2Ftrainer-0',
-      '/api/v1/checkpoints/a%20b%2Fc',
-    ]);
+    expect(s.seen.map((r) => r.url)).toEqual([`/api/v2/checkpoints?ids=${UUID_A}%2C${UUID_B}`, '/api/v2/checkpoint/path?name=ml%2Ftrainer-0', '/api/v1/checkpoints/a%20b%2Fc']);
   });
 
   it('an empty ids filter matches nothing, without a call', async () => {
@@ -103,10 +98,12 @@ describe('what the client sends', () => {
 
 // A malformed answer is the server's (or a proxy's) doing and may pass: kind `malformed`, retryable.
 describe('answers that break the contract', () => {
-  const route = (status: number, body: string, type: string | undefined): Handler => (_req, res) => {
-    res.writeHead(status, type === undefined ? {} : { 'content-type': type });
-    res.end(body);
-  };
+  const route =
+    (status: number, body: string, type: string | undefined): Handler =>
+    (_req, res) => {
+      res.writeHead(status, type === undefined ? {} : { 'content-type': type });
+      res.end(body);
+    };
 
   it('names the field that is wrong', async () => {
     const action = { action_id: UUID_A, checkpoint_id: 'nope', details: null, gpu: '', platform: 'linux', status: 'ready', type: 'checkpoint' };
@@ -263,9 +260,7 @@ describe('deadlines', () => {
       ac2.abort(reason);
     }, 100);
     const started = Date.now();
-    await expect(
-      client(failing.url, { retry: { maxAttempts: 5, maxDelayMs: 60_000 } }, true).listActions({}, { signal: ac2.signal }),
-    ).rejects.toBe(reason);
+    await expect(client(failing.url, { retry: { maxAttempts: 5, maxDelayMs: 60_000 } }, true).listActions({}, { signal: ac2.signal })).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(failing.seen).toHaveLength(1);
   });

@@ -128,7 +128,10 @@ describe('the kubeconfig, as kubectl finds it', () => {
   const config = (file: string, contexts: { name: string; namespace?: string }[], current: string): string => {
     const path = join(dir, file);
     const ctx = contexts.map((c) => `- name: ${c.name}\n  context: {cluster: c1, user: u1${c.namespace ? `, namespace: ${c.namespace}` : ''}}`).join('\n');
-    writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster: {server: 'https://127.0.0.1:6443'}\nusers:\n- name: u1\n  user: {token: t}\ncontexts:\n${ctx}\ncurrent-context: ${current}\n`);
+    writeFileSync(
+      path,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster: {server: 'https://127.0.0.1:6443'}\nusers:\n- name: u1\n  user: {token: t}\ncontexts:\n${ctx}\ncurrent-context: ${current}\n`,
+    );
     return path;
   };
   const saved = process.env.KUBECONFIG;
@@ -170,15 +173,19 @@ describe('error lines', () => {
       'cannot create podcheckpoints in namespace ns: the apiserver does not serve it (are the cedana.ai CRDs installed?)',
     );
     expect(describeKubeError(status(401, 'Unauthorized'), target, 'w', 'a')).toBe("the apiserver at https://127.0.0.1:6443 does not accept the kubeconfig's credentials: Unauthorized");
-    expect(describeKubeError(status(422, 'spec.podName: Invalid value'), target, 'w', 'create podcheckpoints')).toBe('the apiserver refused to create podcheckpoints (HTTP 422): spec.podName: Invalid value');
+    expect(describeKubeError(status(422, 'spec.podName: Invalid value'), target, 'w', 'create podcheckpoints')).toBe(
+      'the apiserver refused to create podcheckpoints (HTTP 422): spec.podName: Invalid value',
+    );
     expect(describeKubeError(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:6443') }), target, 'w', 'a')).toBe(
       'cannot reach the apiserver at https://127.0.0.1:6443: connect ECONNREFUSED 127.0.0.1:6443',
     );
   });
 });
 
-const pc = (status: Record<string, unknown> | undefined) => PodCheckpoint.parse({ apiVersion: 'cedana.ai/v1alpha1', kind: 'PodCheckpoint', metadata: { name: 'ck', namespace: 'ns' }, spec: { podName: 'p' }, ...(status ? { status } : {}) });
-const pr = (status: Record<string, unknown> | undefined) => PodRestore.parse({ apiVersion: 'cedana.ai/v1alpha1', kind: 'PodRestore', metadata: { name: 'rs', namespace: 'ns' }, spec: { checkpointRef: { name: 'ck' } }, ...(status ? { status } : {}) });
+const pc = (status: Record<string, unknown> | undefined) =>
+  PodCheckpoint.parse({ apiVersion: 'cedana.ai/v1alpha1', kind: 'PodCheckpoint', metadata: { name: 'ck', namespace: 'ns' }, spec: { podName: 'p' }, ...(status ? { status } : {}) });
+const pr = (status: Record<string, unknown> | undefined) =>
+  PodRestore.parse({ apiVersion: 'cedana.ai/v1alpha1', kind: 'PodRestore', metadata: { name: 'rs', namespace: 'ns' }, spec: { checkpointRef: { name: 'ck' } }, ...(status ? { status } : {}) });
 const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' });
 
 describe('progress and outcome lines', () => {
@@ -198,7 +205,9 @@ describe('progress and outcome lines', () => {
   it('restore: lines, outcome, and a checkpoint that is not Ready', () => {
     expect(restoreLine(pr({ phase: 'Restoring', cedanaStatus: 'initialized' }))).toBe('PodRestore rs: Restoring (Cedana: initialized)');
     expect(restoreOutcome(pr({ phase: 'Succeeded', restoredPod: { name: 'p-restored', nodeName: 'n1' } }))).toEqual({ ok: true, line: 'restored: pod ns/p-restored on n1 (PodRestore rs)' });
-    expect(restoreOutcome(pr({ phase: 'Failed', message: 'no such action', conditions: [cond('Ready', 'False', 'CedanaRejected', 'x')] })).line).toBe('PodRestore ns/rs failed: CedanaRejected: no such action');
+    expect(restoreOutcome(pr({ phase: 'Failed', message: 'no such action', conditions: [cond('Ready', 'False', 'CedanaRejected', 'x')] })).line).toBe(
+      'PodRestore ns/rs failed: CedanaRejected: no such action',
+    );
     expect(notRestorable(pc({ phase: 'Ready' }))).toBeUndefined();
     expect(notRestorable(pc({ phase: 'Failed', message: 'pod gone', conditions: [cond('Ready', 'False', 'PodNotFound', 'x')] }))).toBe(
       'PodCheckpoint ns/ck is not Ready (phase Failed; PodNotFound: pod gone): restore from a Ready checkpoint',
@@ -246,7 +255,15 @@ describe('formatting', () => {
   });
 
   it('tables as kubectl prints them', () => {
-    expect(formatTable(['NAME', 'AGE'], [['a', '1s'], ['longer', '2m']])).toBe('NAME    AGE\na       1s\nlonger  2m\n');
+    expect(
+      formatTable(
+        ['NAME', 'AGE'],
+        [
+          ['a', '1s'],
+          ['longer', '2m'],
+        ],
+      ),
+    ).toBe('NAME    AGE\na       1s\nlonger  2m\n');
   });
 
   it('json and yaml documents', () => {

@@ -12,7 +12,12 @@ const ago = (s: number): string => new Date(NOW - s * 1000).toISOString();
 const pod = (name: string, labels: Record<string, string>, extra: { phase?: string; node?: string } = {}) =>
   Pod.parse({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, labels }, spec: { nodeName: extra.node ?? 'node-1' }, status: { phase: extra.phase ?? 'Running' } });
 const policy = (name: string, selector: object, onNodeTermination?: object) =>
-  CheckpointPolicy.parse({ apiVersion: 'cedana.ai/v1alpha1', kind: 'CheckpointPolicy', metadata: { name, namespace: 'ns', uid: `uid-${name}` }, spec: { selector, ...(onNodeTermination ? { onNodeTermination } : {}) } });
+  CheckpointPolicy.parse({
+    apiVersion: 'cedana.ai/v1alpha1',
+    kind: 'CheckpointPolicy',
+    metadata: { name, namespace: 'ns', uid: `uid-${name}` },
+    spec: { selector, ...(onNodeTermination ? { onNodeTermination } : {}) },
+  });
 const checkpoint = (name: string, podUID: string, phase: string, completedSecondsAgo?: number) =>
   PodCheckpoint.parse({
     apiVersion: 'cedana.ai/v1alpha1',
@@ -73,7 +78,9 @@ describe('status report', () => {
     const text = formatStatus(report);
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^POD +NODE +PROTECTED BY +NEWEST READY CHECKPOINT +AGE +NODE LOSS WITH NOTICE +WITHOUT NOTICE$/);
-    expect(lines.find((l) => l.startsWith('worker-0 '))).toMatch(/^worker-0 +node-1 +policy\/workers +worker-0-new +2m5s +checkpoint \(simple\), then restore elsewhere +restore from worker-0-new \(2m5s old\)$/);
+    expect(lines.find((l) => l.startsWith('worker-0 '))).toMatch(
+      /^worker-0 +node-1 +policy\/workers +worker-0-new +2m5s +checkpoint \(simple\), then restore elsewhere +restore from worker-0-new \(2m5s old\)$/,
+    );
     expect(lines.find((l) => l.startsWith('ticker '))).toMatch(/cedana\.ai\/heartbeat-checkpoint=600 +<none> +- +nothing/);
     expect(text).toContain('5 of 7 pod(s) in namespace ns protected; 3 without a Ready checkpoint.\n');
     expect(lines.at(-1)).toBe('warning: pod typo: label cedana.ai/node-restore="yes" is not "true" (or "false"); the pod is not protected by it');

@@ -15,7 +15,10 @@ export const pod = (name: string, labels: Record<string, string> | undefined, ex
     spec: { nodeName: 'node-a' },
   });
 
-export const node = (spec: { taints?: { key: string; value?: string; effect?: string }[]; unschedulable?: boolean }, extra: { deletionTimestamp?: string; ready?: { status: string; since: string } } = {}): Node =>
+export const node = (
+  spec: { taints?: { key: string; value?: string; effect?: string }[]; unschedulable?: boolean },
+  extra: { deletionTimestamp?: string; ready?: { status: string; since: string } } = {},
+): Node =>
   Node.parse({
     apiVersion: 'v1',
     kind: 'Node',
@@ -40,7 +43,11 @@ export const policy = (name: string, selector: unknown, extra: { namespace?: str
     spec: { selector, ...(extra.onNodeTermination ? { onNodeTermination: extra.onNodeTermination } : {}) },
   });
 
-export const checkpoint = (name: string, status: { phase?: string; podUID?: string; completedAt?: string } | undefined, extra: { namespace?: string; podName?: string; deletionTimestamp?: string } = {}): PodCheckpoint =>
+export const checkpoint = (
+  name: string,
+  status: { phase?: string; podUID?: string; completedAt?: string } | undefined,
+  extra: { namespace?: string; podName?: string; deletionTimestamp?: string } = {},
+): PodCheckpoint =>
   PodCheckpoint.parse({
     apiVersion: 'cedana.ai/v1alpha1',
     kind: 'PodCheckpoint',

@@ -12,11 +12,20 @@ import { ConflictError, c, checkpoint, cond, iso, pod, policy, restore, runCase,
 
 const KEY = 'default/workers';
 const worker = (name: string, o: { phase?: string; namespace?: string; deleting?: boolean } = {}) =>
-  pod(name, { labels: { app: 'worker' }, ...(o.phase ? { phase: o.phase } : {}), ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.deleting ? { meta: { deletionTimestamp: iso(-1_000) } } : {}) });
+  pod(name, {
+    labels: { app: 'worker' },
+    ...(o.phase ? { phase: o.phase } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    ...(o.deleting ? { meta: { deletionTimestamp: iso(-1_000) } } : {}),
+  });
 const pods = [worker('w-0'), worker('w-1'), pod('web-0', { labels: { app: 'web' } }), worker('w-gone', { deleting: true }), worker('w-elsewhere', { namespace: 'other' })];
 const owner = { ownerReferences: [{ apiVersion: 'cedana.ai/v1alpha1', kind: 'CheckpointPolicy', name: 'workers', uid: 'uid-workers' }] };
 const ownedReady = (name: string, minute: number) =>
-  checkpoint(name, { meta: { ...owner, labels: { 'cedana.ai/trigger': 'heartbeat', 'cedana.ai/pod-uid': 'uid-w-0' } }, spec: { podName: 'w-0' }, status: { phase: 'Ready', podUID: 'uid-w-0', completedAt: iso(-minute * 60_000) } });
+  checkpoint(name, {
+    meta: { ...owner, labels: { 'cedana.ai/trigger': 'heartbeat', 'cedana.ai/pod-uid': 'uid-w-0' } },
+    spec: { podName: 'w-0' },
+    status: { phase: 'Ready', podUID: 'uid-w-0', completedAt: iso(-minute * 60_000) },
+  });
 
 /** The conditions a write changed include these (a policy's status carries others too, e.g. its recovery point). */
 const has = (...conditions: string[]): string[] => expect.arrayContaining(conditions) as string[];
@@ -95,7 +104,11 @@ const cases: Case[] = [
   },
   {
     name: 'retention: of the Ready checkpoints it owns, the newest keepLast are kept',
-    world: { policies: [policy('workers', { spec: { retention: { keepLast: 1 } } })], pods, checkpoints: [ownedReady('w-0-old', 30), ownedReady('w-0-new', 5), checkpoint('mine', { spec: { podName: 'w-0' }, status: { phase: 'Ready', podUID: 'uid-w-0' } })] },
+    world: {
+      policies: [policy('workers', { spec: { retention: { keepLast: 1 } } })],
+      pods,
+      checkpoints: [ownedReady('w-0-old', 30), ownedReady('w-0-new', 5), checkpoint('mine', { spec: { podName: 'w-0' }, status: { phase: 'Ready', podUID: 'uid-w-0' } })],
+    },
     key: KEY,
     calls: [],
     writes: [{ op: 'delete', plural: 'podcheckpoints', name: 'w-0-old' }, protecting(2)],
@@ -104,7 +117,12 @@ const cases: Case[] = [
   },
   {
     name: 'retention keeps a checkpoint that a restore still waits for',
-    world: { policies: [policy('workers', { spec: { retention: { keepLast: 1 } } })], pods, checkpoints: [ownedReady('w-0-old', 30), ownedReady('w-0-new', 5)], restores: [restore('r', { spec: { checkpointRef: { name: 'w-0-old' } } })] },
+    world: {
+      policies: [policy('workers', { spec: { retention: { keepLast: 1 } } })],
+      pods,
+      checkpoints: [ownedReady('w-0-old', 30), ownedReady('w-0-new', 5)],
+      restores: [restore('r', { spec: { checkpointRef: { name: 'w-0-old' } } })],
+    },
     key: KEY,
     calls: [],
     writes: [protecting(2)],
@@ -157,7 +175,12 @@ describe('CheckpointPolicyReconciler', () => {
         world: {
           policies: [
             policy('workers', {
-              status: { protectedPods: 2, lostPods: [], observedGeneration: 1, conditions: [cond(C.Ready, 'True', R.Protecting, 'Protecting 2 pod(s)'), cond(C.PodsLost, 'True', R.NoReadyCheckpoint, 'Lost: default/w-9')] },
+              status: {
+                protectedPods: 2,
+                lostPods: [],
+                observedGeneration: 1,
+                conditions: [cond(C.Ready, 'True', R.Protecting, 'Protecting 2 pod(s)'), cond(C.PodsLost, 'True', R.NoReadyCheckpoint, 'Lost: default/w-9')],
+              },
             }),
           ],
           pods,

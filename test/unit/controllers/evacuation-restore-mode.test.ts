@@ -94,7 +94,7 @@ const cases: (Case & { newPod?: boolean })[] = [
     result: 'done',
   },
   {
-    name: 'restore.mode NewPod: today\'s restore, even for an owned pod',
+    name: "restore.mode NewPod: today's restore, even for an owned pod",
     world: { checkpoints: [evac({ owner: RS, checkpointName: 'web' })], policies: [policy('workers', { spec: { restore: { mode: 'NewPod' } } })], nodes: [node('node-a')] },
     key: KEY,
     calls: [],
@@ -147,7 +147,14 @@ describe('identityAnnotations (what an evacuation checkpoint records of its pod)
     expect(identityAnnotations(pod('bare'))).toEqual({});
   });
   it('an owned pod: its controller owner, not another owner reference', () => {
-    const p = pod('web-abc', { meta: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'uid-x' }, { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: RS.name, uid: RS.uid, controller: true }] } });
+    const p = pod('web-abc', {
+      meta: {
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'uid-x' },
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: RS.name, uid: RS.uid, controller: true },
+        ],
+      },
+    });
     expect(identityAnnotations(p)).toEqual({ [IDENTITY.ownerAPIVersion]: 'apps/v1', [IDENTITY.ownerKind]: 'ReplicaSet', [IDENTITY.ownerName]: RS.name, [IDENTITY.ownerUID]: RS.uid });
   });
 });

@@ -38,7 +38,15 @@ type Meta = Record<string, unknown>;
 
 export const pod = (
   name: string,
-  o: { namespace?: string; uid?: string; labels?: Record<string, string>; nodeName?: string | null; phase?: string; conditions?: { type: string; status: string; reason?: string }[]; meta?: Meta } = {},
+  o: {
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    nodeName?: string | null;
+    phase?: string;
+    conditions?: { type: string; status: string; reason?: string }[];
+    meta?: Meta;
+  } = {},
 ): Pod =>
   Pod.parse({
     apiVersion: 'v1',
@@ -85,7 +93,13 @@ export const policy = (name: string, o: { namespace?: string; uid?: string; spec
   });
 
 /** A metav1.Condition as the apiserver would hold it. */
-export const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message = '', lastTransitionTime = iso(-60_000)): Condition => ({ type, status, reason, message, lastTransitionTime });
+export const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message = '', lastTransitionTime = iso(-60_000)): Condition => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime,
+});
 
 /** An action as GET /v2/actions lists it. */
 export const action = (id: string, o: { type?: string; checkpointId?: string; at?: string; status?: string } = {}): Action => ({
@@ -220,7 +234,17 @@ export interface ObjectFailure {
 export type Write =
   | { op: 'patchStatus'; plural: string; name: string; phase: string | undefined; conditions: readonly string[]; status: Record<string, unknown>; rejected?: number }
   | { op: 'setFinalizers'; plural: string; name: string; finalizers: readonly string[]; rejected?: number }
-  | { op: 'create' | 'createIfAbsent'; plural: string; kind: string; name: string; outcome: 'created' | 'exists'; labels: Record<string, string>; annotations: Record<string, string>; spec: Record<string, unknown>; rejected?: number }
+  | {
+      op: 'create' | 'createIfAbsent';
+      plural: string;
+      kind: string;
+      name: string;
+      outcome: 'created' | 'exists';
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      spec: Record<string, unknown>;
+      rejected?: number;
+    }
   | { op: 'delete'; plural: string; name: string; rejected?: number };
 
 type Raw = Record<string, unknown> & { metadata: Record<string, unknown> & { name: string; namespace?: string; resourceVersion?: string }; status?: Record<string, unknown> };
@@ -509,7 +533,12 @@ export function makeEnv(world: World, indexes: Indexes, o: { script?: CedanaScri
 }
 
 /** A cache takes the apiserver's copy of its kind: what a watch would deliver. */
-function resync<K extends string, T extends { metadata: { name: string; namespace?: string | undefined } }>(objects: FakeObjects, plural: Plural, cache: Cache<K, T>, parse: (raw: unknown) => T): void {
+function resync<K extends string, T extends { metadata: { name: string; namespace?: string | undefined } }>(
+  objects: FakeObjects,
+  plural: Plural,
+  cache: Cache<K, T>,
+  parse: (raw: unknown) => T,
+): void {
   const live = new Set<string>();
   for (const [key, raw] of objects.server) {
     if (!key.startsWith(`${plural}/`)) continue;

@@ -118,7 +118,15 @@ const protectionCases: Case[] = [
     result: 'done',
   },
   { name: 'named: no Warning', world: { policies: [policy('workers')], pods: [podOf('w-0', { named: true })] }, key: 'default/w-0', calls: [], writes: [], events: [], result: 'done' },
-  { name: 'a bare pod: no Warning (it is restored as a new pod)', world: { policies: [policy('workers')], pods: [podOf('w-0', { owned: false })] }, key: 'default/w-0', calls: [], writes: [], events: [], result: 'done' },
+  {
+    name: 'a bare pod: no Warning (it is restored as a new pod)',
+    world: { policies: [policy('workers')], pods: [podOf('w-0', { owned: false })] },
+    key: 'default/w-0',
+    calls: [],
+    writes: [],
+    events: [],
+    result: 'done',
+  },
   {
     name: 'restore.mode NewPod: no Warning',
     world: { policies: [policy('workers', { spec: { restore: { mode: 'NewPod' } } })], pods: [podOf('w-0')] },

@@ -166,7 +166,11 @@ const cases: Case[] = [
   },
   {
     name: 'node gone, no Ready checkpoint: the policy status lists the pod, a PodsLost event',
-    world: { pods: [worker('w-0'), worker('w-1')], policies: [workers], checkpoints: [checkpoint('w-1-failed', { meta: { labels: { [LABELS.podUID]: 'uid-w-1' } }, spec: { podName: 'w-1' }, status: { phase: 'Failed', podUID: 'uid-w-1' } })] },
+    world: {
+      pods: [worker('w-0'), worker('w-1')],
+      policies: [workers],
+      checkpoints: [checkpoint('w-1-failed', { meta: { labels: { [LABELS.podUID]: 'uid-w-1' } }, spec: { podName: 'w-1' }, status: { phase: 'Failed', podUID: 'uid-w-1' } })],
+    },
     key: KEY,
     calls: [],
     writes: [{ op: 'patchStatus', plural: 'checkpointpolicies', name: 'workers', conditions: [], status: { lostPods: ['default/w-0', 'default/w-1'] } }],

@@ -44,7 +44,8 @@ const owned = (name: string, o: { uid?: string; owner?: Owner; createdAgoMs?: nu
   );
 
 /** The evacuation checkpoint, Ready; made 10 s ago (a pod older than that is an older sibling). */
-const ckpt = () => checkpoint('ckpt', { meta: { creationTimestamp: iso(-10_000) }, spec: { podName: 'web-old' }, status: { phase: 'Ready', actionId: ACT, podUID: 'uid-web-old', checkpointId: CKPT_ID } });
+const ckpt = () =>
+  checkpoint('ckpt', { meta: { creationTimestamp: iso(-10_000) }, spec: { podName: 'web-old' }, status: { phase: 'Ready', actionId: ACT, podUID: 'uid-web-old', checkpointId: CKPT_ID } });
 
 const spec = (o: { owner?: Owner; checkpointName?: string | null; index?: string; podName?: string } = {}) => ({
   checkpointRef: { name: 'ckpt' },
@@ -115,7 +116,15 @@ const cases: Case[] = [
     key: KEY,
     script: { latestPodAction: ok(RST), listActions: ok([checkpointAction, restoreAction('processing')]) },
     calls: [{ method: 'latestPodAction', podId: 'uid-web-new' }, { method: 'listActions' }],
-    writes: [{ op: 'patchStatus', name: 'rst', phase: 'Restoring', conditions: [c(C.Submitted, 'True', 'DeclarativeRestore'), c(C.Ready, 'False', R.Restoring)], status: { restoreActionId: RST, checkpointId: CKPT_ID } }],
+    writes: [
+      {
+        op: 'patchStatus',
+        name: 'rst',
+        phase: 'Restoring',
+        conditions: [c(C.Submitted, 'True', 'DeclarativeRestore'), c(C.Ready, 'False', R.Restoring)],
+        status: { restoreActionId: RST, checkpointId: CKPT_ID },
+      },
+    ],
     events: [],
     result: 'requeue',
   },
@@ -274,10 +283,7 @@ const cases: Case[] = [
     world: {
       checkpoints: [ckpt()],
       restores: [pr({ owner: JOB, podName: 'batch-0-abcde', checkpointName: 'batch-0', index: '0' })],
-      pods: [
-        owned('batch-1-xyz12', { owner: JOB, index: '1', env: jobEnv() }),
-        owned('batch-0-fghij', { owner: JOB, index: '0', env: jobEnv() }),
-      ],
+      pods: [owned('batch-1-xyz12', { owner: JOB, index: '1', env: jobEnv() }), owned('batch-0-fghij', { owner: JOB, index: '0', env: jobEnv() })],
     },
     key: KEY,
     script: { latestPodAction: ok(RST), listActions: ok([checkpointAction, restoreAction('ready')]) },
@@ -288,7 +294,11 @@ const cases: Case[] = [
   },
   {
     name: 'a Job that is not indexed (parallelism 1): any new pod of the Job with the same value',
-    world: { checkpoints: [ckpt()], restores: [pr({ owner: JOB, podName: 'batch-abcde', checkpointName: 'batch' })], pods: [owned('batch-fghij', { owner: JOB, env: [{ name: 'CEDANA_CHECKPOINT', value: 'batch' }] })] },
+    world: {
+      checkpoints: [ckpt()],
+      restores: [pr({ owner: JOB, podName: 'batch-abcde', checkpointName: 'batch' })],
+      pods: [owned('batch-fghij', { owner: JOB, env: [{ name: 'CEDANA_CHECKPOINT', value: 'batch' }] })],
+    },
     key: KEY,
     script: { latestPodAction: ok(RST), listActions: ok([checkpointAction, restoreAction('ready')]) },
     calls: [{ method: 'latestPodAction', podId: 'uid-batch-fghij' }, { method: 'listActions' }],
@@ -310,7 +320,15 @@ const cases: Case[] = [
     events: [{ reason: 'Restored' }],
     result: 'done',
   },
-  { name: 'Succeeded: nothing more', world: { checkpoints: [ckpt()], restores: [pr({ status: { phase: 'Succeeded' } })], pods: [owned('web-new')] }, key: KEY, calls: [], writes: [], events: [], result: 'done' },
+  {
+    name: 'Succeeded: nothing more',
+    world: { checkpoints: [ckpt()], restores: [pr({ status: { phase: 'Succeeded' } })], pods: [owned('web-new')] },
+    key: KEY,
+    calls: [],
+    writes: [],
+    events: [],
+    result: 'done',
+  },
 ];
 
 function jobEnv(): Record<string, unknown>[] {

@@ -40,7 +40,11 @@ const heartbeatCreated = {
   spec: { podName: 'w-0', reason: 'heartbeat' },
 } as const;
 const labelHeartbeat = (name: string, completedAgoMs: number) =>
-  checkpoint(name, { meta: { labels: { [LABELS.trigger]: 'heartbeat', [LABELS.podUID]: 'uid-w-0' } }, spec: { podName: 'w-0' }, status: { phase: 'Ready', podUID: 'uid-w-0', completedAt: iso(-completedAgoMs) } });
+  checkpoint(name, {
+    meta: { labels: { [LABELS.trigger]: 'heartbeat', [LABELS.podUID]: 'uid-w-0' } },
+    spec: { podName: 'w-0' },
+    status: { phase: 'Ready', podUID: 'uid-w-0', completedAt: iso(-completedAgoMs) },
+  });
 
 const cases: Case[] = [
   {
@@ -93,7 +97,11 @@ const cases: Case[] = [
   },
   {
     name: 'DisruptionTarget True, the evacuation checkpoint exists: nothing',
-    world: { pods: [pod('w-0', { labels: { app: 'worker' }, conditions: disrupted('TerminationByKubelet') })], policies: [policy('workers')], checkpoints: [checkpoint(`w-0-evac-${shortUid('uid-w-0')}`, { spec: { podName: 'w-0' } })] },
+    world: {
+      pods: [pod('w-0', { labels: { app: 'worker' }, conditions: disrupted('TerminationByKubelet') })],
+      policies: [policy('workers')],
+      checkpoints: [checkpoint(`w-0-evac-${shortUid('uid-w-0')}`, { spec: { podName: 'w-0' } })],
+    },
     key: KEY,
     calls: [],
     writes: [],

@@ -106,7 +106,11 @@ const cases: Case[] = [
       pods: [app],
       checkpoints: [
         checkpoint('ckpt', {
-          meta: { ...fin, labels: { 'cedana.ai/trigger': 'evacuation', 'cedana.ai/pod-uid': 'uid-app' }, annotations: { [ACTION_ANNOTATION]: ACT, [SUBMITTED_AT_ANNOTATION]: iso(-2_000), 'cedana.ai/node-name': 'node-a' } },
+          meta: {
+            ...fin,
+            labels: { 'cedana.ai/trigger': 'evacuation', 'cedana.ai/pod-uid': 'uid-app' },
+            annotations: { [ACTION_ANNOTATION]: ACT, [SUBMITTED_AT_ANNOTATION]: iso(-2_000), 'cedana.ai/node-name': 'node-a' },
+          },
         }),
       ],
     },
@@ -355,7 +359,9 @@ const cases: Case[] = [
   },
   {
     name: 'deletion with Retain: no Cedana call, the finalizer removed',
-    world: { checkpoints: [checkpoint('ckpt', { meta: { ...fin, deletionTimestamp: iso(-1_000) }, spec: { deletionPolicy: 'Retain' }, status: { phase: 'Ready', actionId: ACT, checkpointId: CKPT_ID } })] },
+    world: {
+      checkpoints: [checkpoint('ckpt', { meta: { ...fin, deletionTimestamp: iso(-1_000) }, spec: { deletionPolicy: 'Retain' }, status: { phase: 'Ready', actionId: ACT, checkpointId: CKPT_ID } })],
+    },
     key: KEY,
     calls: [],
     writes: [{ op: 'setFinalizers', finalizers: [] }],

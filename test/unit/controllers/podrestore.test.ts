@@ -41,9 +41,21 @@ const cedanaDone = (agoMs: number) =>
 
 const posted = (podName = POD) => ({ method: 'restorePod', action_id: ACT, cluster_id: 'cluster-1', reason: 'manual', overrides: { pod_name: podName } }) as const;
 const polled = (actionId = RST) => ({ method: 'getCheckpointStatus', actionId }) as const;
-const intentWritten = { op: 'patchStatus', name: 'rst', phase: 'Pending', conditions: [c(C.Submitted, 'Unknown', 'Submitting')], status: { checkpointActionId: ACT, restoredPod: { name: POD } } } as const;
+const intentWritten = {
+  op: 'patchStatus',
+  name: 'rst',
+  phase: 'Pending',
+  conditions: [c(C.Submitted, 'Unknown', 'Submitting')],
+  status: { checkpointActionId: ACT, restoredPod: { name: POD } },
+} as const;
 const restoringWritten = (restoreActionId = RST) =>
-  ({ op: 'patchStatus', name: 'rst', phase: 'Restoring', conditions: [c(C.Submitted, 'True', 'Submitted'), c(C.Ready, 'False', R.Restoring)], status: { restoreActionId, checkpointActionId: ACT } }) as const;
+  ({
+    op: 'patchStatus',
+    name: 'rst',
+    phase: 'Restoring',
+    conditions: [c(C.Submitted, 'True', 'Submitted'), c(C.Ready, 'False', R.Restoring)],
+    status: { restoreActionId, checkpointActionId: ACT },
+  }) as const;
 const progressWritten = { op: 'patchStatus', name: 'rst', phase: 'Restoring', conditions: [], status: { cedanaStatus: 'processing' } } as const;
 const cedanaReadyWritten = { op: 'patchStatus', name: 'rst', conditions: [c(C.Restored, 'True', R.CedanaReady)], status: { cedanaStatus: 'ready' } } as const;
 const succeeded = (restoredPod: Record<string, unknown>) => ({ op: 'patchStatus', name: 'rst', phase: 'Succeeded', conditions: [c(C.Ready, 'True', R.Restored)], status: { restoredPod } }) as const;
@@ -208,7 +220,11 @@ const cases: Case[] = [
   },
   {
     name: 'the pod of spec.podName present: Succeeded',
-    world: { checkpoints: [ckpt('Ready')], restores: [{ ...restoring({ restoredPod: { name: 'app-copy' } }), spec: { checkpointRef: { name: 'ckpt' }, reason: 'manual', podName: 'app-copy' } }], pods: [restoredPod('app-copy')] },
+    world: {
+      checkpoints: [ckpt('Ready')],
+      restores: [{ ...restoring({ restoredPod: { name: 'app-copy' } }), spec: { checkpointRef: { name: 'ckpt' }, reason: 'manual', podName: 'app-copy' } }],
+      pods: [restoredPod('app-copy')],
+    },
     key: KEY,
     calls: [],
     writes: [succeeded({ name: 'app-copy' })],

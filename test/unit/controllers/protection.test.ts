@@ -32,7 +32,11 @@ describe('Protection with policies', () => {
     const b = policy('b-policy', { matchLabels: { app: 'db' } }, { onNodeTermination: { restore: false } });
     const a = policy('a-policy', {}, { onNodeTermination: { restore: true } });
     const c = policy('c-policy', { matchLabels: { app: 'db' } });
-    for (const order of [[b, a, c], [c, b, a], [a, c, b]]) {
+    for (const order of [
+      [b, a, c],
+      [c, b, a],
+      [a, c, b],
+    ]) {
       const protection = new Protection(store(order), 0);
       expect(protection.policyFor(pod('db-0', { app: 'db' }))?.metadata.name).toBe('a-policy');
     }
@@ -87,7 +91,13 @@ describe('Protection with labels', () => {
   });
 
   it('node-restore and heartbeat together', () => {
-    expect(none().ruleFor(pod('x', { [NODE_RESTORE_LABEL]: 'true', [HEARTBEAT_LABEL]: '3600' }))).toEqual({ policy: undefined, checkpoint: true, restore: true, kind: 'simple', labelHeartbeatMs: 3_600_000 });
+    expect(none().ruleFor(pod('x', { [NODE_RESTORE_LABEL]: 'true', [HEARTBEAT_LABEL]: '3600' }))).toEqual({
+      policy: undefined,
+      checkpoint: true,
+      restore: true,
+      kind: 'simple',
+      labelHeartbeatMs: 3_600_000,
+    });
   });
 
   it.each(['0', '-5', 'abc', '1.5', '', ' 30', '30s', '030', '1e3'])('heartbeat %j is a problem naming the value and takes no heartbeats', (value) => {

@@ -27,8 +27,7 @@ function fakeObjects() {
   return { objects, deleted };
 }
 
-const restores = (items: PodRestore[] = []) =>
-  fakeStore(PodRestores, items, [restoresByCheckpoint]);
+const restores = (items: PodRestore[] = []) => fakeStore(PodRestores, items, [restoresByCheckpoint]);
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
 const ready = (name: string, podUID: string, minute: number, extra: Parameters<typeof checkpoint>[2] = {}): PodCheckpoint =>
@@ -77,12 +76,7 @@ describe('pruneCheckpoints', () => {
   it('keeps an old checkpoint that a non-terminal restore still references', async () => {
     const { objects, deleted } = fakeObjects();
     const candidates = [ready('a-4', 'uid-a', 4), ready('a-3', 'uid-a', 3), ready('a-2', 'uid-a', 2), ready('a-1', 'uid-a', 1)];
-    const store = restores([
-      restore('r-pending', 'a-1', 'Pending'),
-      restore('r-nostatus', 'a-2', undefined),
-      restore('r-done', 'a-3', 'Succeeded'),
-      restore('r-failed', 'a-3', 'Failed'),
-    ]);
+    const store = restores([restore('r-pending', 'a-1', 'Pending'), restore('r-nostatus', 'a-2', undefined), restore('r-done', 'a-3', 'Succeeded'), restore('r-failed', 'a-3', 'Failed')]);
     const n = await pruneCheckpoints(objects, store, candidates, 1, log);
     expect(n).toBe(1);
     expect(deleted.map((r) => r.name)).toEqual(['a-3']);

@@ -25,9 +25,12 @@ function kubeConfigFor(server: string, user: Record<string, unknown> = { name: '
 
 describe('makeClients', () => {
   it('sends every call over the same TLS connections, each still with its credentials', async () => {
-    stub = await startStub((_req, res) => {
-      send(res, 200, emptyPodList);
-    }, { tls: true });
+    stub = await startStub(
+      (_req, res) => {
+        send(res, 200, emptyPodList);
+      },
+      { tls: true },
+    );
     const { core, custom } = makeClients(kubeConfigFor(stub.url));
     for (let i = 0; i < 10; i++) await core.listNamespacedPod({ namespace: 'default' });
     await custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', plural: 'podcheckpoints', namespace: 'default' });
@@ -39,19 +42,30 @@ describe('makeClients', () => {
   });
 
   it('without it, client-node opens a connection per call (what this guards against)', async () => {
-    stub = await startStub((_req, res) => {
-      send(res, 200, emptyPodList);
-    }, { tls: true });
+    stub = await startStub(
+      (_req, res) => {
+        send(res, 200, emptyPodList);
+      },
+      { tls: true },
+    );
     const core = kubeConfigFor(stub.url).makeApiClient(CoreV1Api);
     for (let i = 0; i < 4; i++) await core.listNamespacedPod({ namespace: 'default' });
     expect(stub.connections()).toBe(4);
   });
 
   it('leaves a user whose credentials come from an exec plugin to client-node', async () => {
-    stub = await startStub((_req, res) => {
-      send(res, 200, emptyPodList);
-    }, { tls: true });
-    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', `printf '%s' '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}'`], interactiveMode: 'Never' };
+    stub = await startStub(
+      (_req, res) => {
+        send(res, 200, emptyPodList);
+      },
+      { tls: true },
+    );
+    const exec = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      command: 'sh',
+      args: ['-c', `printf '%s' '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}'`],
+      interactiveMode: 'Never',
+    };
     const { core } = makeClients(kubeConfigFor(stub.url, { name: 'e', exec }));
     for (let i = 0; i < 2; i++) await core.listNamespacedPod({ namespace: 'default' });
     expect(stub.seen.map((s) => s.headers.authorization)).toEqual(['Bearer from-exec', 'Bearer from-exec']);

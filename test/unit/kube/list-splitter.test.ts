@@ -24,7 +24,7 @@ const whole = (text: string): { items: unknown[]; rest: unknown } => {
 const cutters: [string, (b: Uint8Array) => number[]][] = [
   ['one chunk', () => []],
   ['every byte', (b) => Array.from({ length: b.length - 1 }, (_, i) => i + 1)],
-  ['random', (b) => [...new Set(Array.from({ length: 12 }, (_, i) => Math.floor(((i * 7919 + 13) % 101) / 101 * b.length)))].filter((c) => c > 0).sort((x, y) => x - y)],
+  ['random', (b) => [...new Set(Array.from({ length: 12 }, (_, i) => Math.floor((((i * 7919 + 13) % 101) / 101) * b.length)))].filter((c) => c > 0).sort((x, y) => x - y)],
 ];
 
 const pod = (i: number): unknown => ({

@@ -157,9 +157,7 @@ describe('WorkQueue', () => {
     const { q } = makeQueue(() => {
       calls++;
       if (calls > 1) return Promise.resolve(undefined);
-      return Promise.reject(
-        new CedanaApiError({ kind: 'http', status: 429, operation: 'op', method: 'GET', path: '/v2/x', description: 'slow down', retryAfterMs: 40 }),
-      );
+      return Promise.reject(new CedanaApiError({ kind: 'http', status: 429, operation: 'op', method: 'GET', path: '/v2/x', description: 'slow down', retryAfterMs: 40 }));
     });
     q.start();
     q.add('a');

@@ -78,7 +78,11 @@ describe('newest Ready checkpoint of a pod', () => {
     { name: 'none at all', checkpoints: [], want: { checkpoint: undefined, ageSeconds: undefined } },
     { name: 'matched by the pod-uid label', checkpoints: [{ name: 'a', labelUid: 'uid-w', completedAgo: 600 }], want: { checkpoint: 'a', ageSeconds: 600 } },
     { name: 'matched by status.podUID', checkpoints: [{ name: 'a', statusUid: 'uid-w', completedAgo: 60 }], want: { checkpoint: 'a', ageSeconds: 60 } },
-    { name: "another pod's checkpoint does not count", checkpoints: [{ name: 'a', labelUid: 'uid-other', statusUid: 'uid-other', completedAgo: 60 }], want: { checkpoint: undefined, ageSeconds: undefined } },
+    {
+      name: "another pod's checkpoint does not count",
+      checkpoints: [{ name: 'a', labelUid: 'uid-other', statusUid: 'uid-other', completedAgo: 60 }],
+      want: { checkpoint: undefined, ageSeconds: undefined },
+    },
     {
       name: 'the newest of several Ready ones',
       checkpoints: [
@@ -97,7 +101,14 @@ describe('newest Ready checkpoint of a pod', () => {
       ],
       want: { checkpoint: 'ready', ageSeconds: 2 * H },
     },
-    { name: 'one being deleted is ignored', checkpoints: [{ name: 'going', labelUid: 'uid-w', completedAgo: 60, deleting: true }, { name: 'kept', labelUid: 'uid-w', completedAgo: 900 }], want: { checkpoint: 'kept', ageSeconds: 900 } },
+    {
+      name: 'one being deleted is ignored',
+      checkpoints: [
+        { name: 'going', labelUid: 'uid-w', completedAgo: 60, deleting: true },
+        { name: 'kept', labelUid: 'uid-w', completedAgo: 900 },
+      ],
+      want: { checkpoint: 'kept', ageSeconds: 900 },
+    },
     { name: 'without completedAt, dated by its creation (older, never younger)', checkpoints: [{ name: 'a', labelUid: 'uid-w', createdAgo: 700 }], want: { checkpoint: 'a', ageSeconds: 700 } },
     { name: 'completed in the future (clock skew) is 0 s old', checkpoints: [{ name: 'a', labelUid: 'uid-w', completedAgo: -30 }], want: { checkpoint: 'a', ageSeconds: 0 } },
   ];
@@ -127,16 +138,38 @@ describe('summary and RecoveryPointMet', () => {
     {
       name: 'every pod within the bound',
       pods: [pod('a'), pod('b')],
-      checkpoints: [{ name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 }, { name: 'b1', labelUid: 'uid-b', completedAgo: 90 * 60 }],
+      checkpoints: [
+        { name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 },
+        { name: 'b1', labelUid: 'uid-b', completedAgo: 90 * 60 },
+      ],
       boundMs: bound,
-      want: { status: 'True', reason: 'WithinBound', protectedPods: 2, podsWithoutCheckpoint: 0, worstAgeSeconds: 90 * 60, pastBound: [], message: /^2 protected pod\(s\) within the 2h0m bound; worst checkpoint age 1h30m$/ },
+      want: {
+        status: 'True',
+        reason: 'WithinBound',
+        protectedPods: 2,
+        podsWithoutCheckpoint: 0,
+        worstAgeSeconds: 90 * 60,
+        pastBound: [],
+        message: /^2 protected pod\(s\) within the 2h0m bound; worst checkpoint age 1h30m$/,
+      },
     },
     {
       name: 'one checkpoint older than the bound',
       pods: [pod('a'), pod('b')],
-      checkpoints: [{ name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 }, { name: 'b1', labelUid: 'uid-b', completedAgo: 3 * H }],
+      checkpoints: [
+        { name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 },
+        { name: 'b1', labelUid: 'uid-b', completedAgo: 3 * H },
+      ],
       boundMs: bound,
-      want: { status: 'False', reason: 'CheckpointTooOld', protectedPods: 2, podsWithoutCheckpoint: 0, worstAgeSeconds: 3 * H, pastBound: ['b'], message: /^1 of 2 protected pod\(s\) past the 2h0m bound: b \(newest Ready checkpoint 3h0m old\)$/ },
+      want: {
+        status: 'False',
+        reason: 'CheckpointTooOld',
+        protectedPods: 2,
+        podsWithoutCheckpoint: 0,
+        worstAgeSeconds: 3 * H,
+        pastBound: ['b'],
+        message: /^1 of 2 protected pod\(s\) past the 2h0m bound: b \(newest Ready checkpoint 3h0m old\)$/,
+      },
     },
     {
       name: 'a pod running past the bound with no checkpoint: the worse reason wins',
@@ -158,21 +191,45 @@ describe('summary and RecoveryPointMet', () => {
       pods: [pod('new', 10 * 60)],
       checkpoints: [],
       boundMs: bound,
-      want: { status: 'True', reason: 'WithinBound', protectedPods: 1, podsWithoutCheckpoint: 1, worstAgeSeconds: undefined, pastBound: [], message: /within the 2h0m bound; 1 without a Ready checkpoint yet$/ },
+      want: {
+        status: 'True',
+        reason: 'WithinBound',
+        protectedPods: 1,
+        podsWithoutCheckpoint: 1,
+        worstAgeSeconds: undefined,
+        pastBound: [],
+        message: /within the 2h0m bound; 1 without a Ready checkpoint yet$/,
+      },
     },
     {
       name: 'a pod dated only by its creation',
       pods: [pod('old', 5 * H, { creationOnly: true })],
       checkpoints: [],
       boundMs: bound,
-      want: { status: 'False', reason: 'NoReadyCheckpoint', protectedPods: 1, podsWithoutCheckpoint: 1, worstAgeSeconds: undefined, pastBound: ['old'], message: /old \(no Ready checkpoint in 5h0m\)/ },
+      want: {
+        status: 'False',
+        reason: 'NoReadyCheckpoint',
+        protectedPods: 1,
+        podsWithoutCheckpoint: 1,
+        worstAgeSeconds: undefined,
+        pastBound: ['old'],
+        message: /old \(no Ready checkpoint in 5h0m\)/,
+      },
     },
     {
       name: 'no bound: Unknown, and says how to get one',
       pods: [pod('a')],
       checkpoints: [{ name: 'a1', labelUid: 'uid-a', completedAgo: 9 * H }],
       boundMs: undefined,
-      want: { status: 'Unknown', reason: 'NoBound', protectedPods: 1, podsWithoutCheckpoint: 0, worstAgeSeconds: 9 * H, pastBound: [], message: /set spec.heartbeat.interval or spec.recoveryPoint.maxAge; worst checkpoint age 9h0m$/ },
+      want: {
+        status: 'Unknown',
+        reason: 'NoBound',
+        protectedPods: 1,
+        podsWithoutCheckpoint: 0,
+        worstAgeSeconds: 9 * H,
+        pastBound: [],
+        message: /set spec.heartbeat.interval or spec.recoveryPoint.maxAge; worst checkpoint age 9h0m$/,
+      },
     },
     {
       name: 'label-protected pods, each with its own bound (and one without)',
@@ -183,14 +240,30 @@ describe('summary and RecoveryPointMet', () => {
         { name: 'n', labelUid: 'uid-nobeat', completedAgo: 20 * H },
       ],
       boundMs: (p) => ({ fast: 10 * 60_000, slow: H * 1000 })[p.metadata.name as 'fast' | 'slow'],
-      want: { status: 'False', reason: 'CheckpointTooOld', protectedPods: 3, podsWithoutCheckpoint: 0, worstAgeSeconds: 20 * H, pastBound: ['fast'], message: /^1 of 3 protected pod\(s\) past their bound: fast \(newest Ready checkpoint 20m old, bound 10m\)$/ },
+      want: {
+        status: 'False',
+        reason: 'CheckpointTooOld',
+        protectedPods: 3,
+        podsWithoutCheckpoint: 0,
+        worstAgeSeconds: 20 * H,
+        pastBound: ['fast'],
+        message: /^1 of 3 protected pod\(s\) past their bound: fast \(newest Ready checkpoint 20m old, bound 10m\)$/,
+      },
     },
     {
       name: 'label-protected pods within their bounds, one without a bound',
       pods: [pod('slow'), pod('nobeat')],
       checkpoints: [{ name: 's', labelUid: 'uid-slow', completedAgo: 20 * 60 }],
       boundMs: (p) => (p.metadata.name === 'slow' ? H * 1000 : undefined),
-      want: { status: 'True', reason: 'WithinBound', protectedPods: 2, podsWithoutCheckpoint: 1, worstAgeSeconds: 20 * 60, pastBound: [], message: /^1 protected pod\(s\) within their bound; worst checkpoint age 20m; 1 without a Ready checkpoint yet; 1 pod\(s\) have no bound$/ },
+      want: {
+        status: 'True',
+        reason: 'WithinBound',
+        protectedPods: 2,
+        podsWithoutCheckpoint: 1,
+        worstAgeSeconds: 20 * 60,
+        pastBound: [],
+        message: /^1 protected pod\(s\) within their bound; worst checkpoint age 20m; 1 without a Ready checkpoint yet; 1 pod\(s\) have no bound$/,
+      },
     },
   ];
   it.each(cases)('$name', ({ pods, checkpoints, boundMs, want }) => {
@@ -223,7 +296,12 @@ describe('summary and RecoveryPointMet', () => {
   it('says when the next pod crosses its bound', () => {
     const s = run([pod('a'), pod('b')], [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 90 * 60 }), ckpt({ name: 'b1', labelUid: 'uid-b', completedAgo: 30 * 60 })], bound);
     expect(s.nextChangeMs).toBe(30 * 60_000 + 1);
-    const later = computeRecoveryPoint({ pods: [pod('a'), pod('b')], checkpoints: [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 90 * 60 }), ckpt({ name: 'b1', labelUid: 'uid-b', completedAgo: 30 * 60 })], boundMs: bound, now: NOW + (s.nextChangeMs ?? 0) });
+    const later = computeRecoveryPoint({
+      pods: [pod('a'), pod('b')],
+      checkpoints: [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 90 * 60 }), ckpt({ name: 'b1', labelUid: 'uid-b', completedAgo: 30 * 60 })],
+      boundMs: bound,
+      now: NOW + (s.nextChangeMs ?? 0),
+    });
     expect(later.pastBound.map((p) => p.name)).toEqual(['a']);
     expect(run([pod('a')], [], undefined).nextChangeMs).toBeUndefined();
   });
@@ -250,7 +328,7 @@ describe('the bound', () => {
     expect(() => policy({ recoveryPoint: { maxAge: '1d' } })).toThrow();
   });
 
-  it("holds for a policy that protects no pod (the bound gauge stays)", () => {
+  it('holds for a policy that protects no pod (the bound gauge stays)', () => {
     expect(run([], [], 7_200_000).boundSeconds).toBe(7200);
   });
 });
@@ -277,7 +355,12 @@ describe('status fields and formats', () => {
     const s = run([pod('w')], [ckpt({ name: 'c', labelUid: 'uid-w', completedAgo: 3 * H })], H * 1000);
     const p = s.pastBound[0];
     expect(p).toBeDefined();
-    if (p) expect(recoveryPointEvent(p)).toEqual({ type: 'Warning', reason: 'RecoveryPointMissed', message: 'Recovery point missed: w (newest Ready checkpoint 3h0m old, bound 1h0m); a node loss now would lose that much work' });
+    if (p)
+      expect(recoveryPointEvent(p)).toEqual({
+        type: 'Warning',
+        reason: 'RecoveryPointMissed',
+        message: 'Recovery point missed: w (newest Ready checkpoint 3h0m old, bound 1h0m); a node loss now would lose that much work',
+      });
   });
 });
 
@@ -307,7 +390,12 @@ describe('metrics', () => {
     expect(await value(metrics, 'cedana_operator_protected_pods_without_checkpoint', { namespace: 'ml', policy: LABEL_PROTECTED_POLICY })).toBe(0);
 
     forgetRecoveryPoint(metrics, 'ml', 'p');
-    for (const name of ['cedana_operator_protected_pods_without_checkpoint', 'cedana_operator_recovery_point_bound_seconds', 'cedana_operator_protected_pods_past_recovery_point', 'cedana_operator_protected_pod_checkpoint_age_seconds']) {
+    for (const name of [
+      'cedana_operator_protected_pods_without_checkpoint',
+      'cedana_operator_recovery_point_bound_seconds',
+      'cedana_operator_protected_pods_past_recovery_point',
+      'cedana_operator_protected_pod_checkpoint_age_seconds',
+    ]) {
       expect(await value(metrics, name, labels)).toBeUndefined();
     }
   });
@@ -315,7 +403,12 @@ describe('metrics', () => {
   it('the age of a checkpoint grows between reconciles', () => {
     const metrics = createMetrics();
     const t0 = Date.now();
-    const s = computeRecoveryPoint({ pods: [pod('a')], checkpoints: [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 0 })].map((c) => PodCheckpoint.parse({ ...c, status: { ...c.status, completedAt: new Date(t0 - 5000).toISOString() } })), boundMs: 60_000, now: t0 });
+    const s = computeRecoveryPoint({
+      pods: [pod('a')],
+      checkpoints: [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 0 })].map((c) => PodCheckpoint.parse({ ...c, status: { ...c.status, completedAt: new Date(t0 - 5000).toISOString() } })),
+      boundMs: 60_000,
+      now: t0,
+    });
     recordRecoveryPoint(metrics, 'ml', 'p', s);
     expect(metrics.recoveryPoints.ages(t0 + 60_000)).toEqual([{ labels: { namespace: 'ml', policy: 'p' }, value: 65 }]);
     expect(metrics.recoveryPoints.pastBound(t0 + 60_000)).toEqual([{ labels: { namespace: 'ml', policy: 'p' }, value: 1 }]);
@@ -374,7 +467,13 @@ describe('the one-call wrappers for the controllers', () => {
   it('policyRecoveryPoint: status changes, condition, requeue, metrics', async () => {
     const metrics = createMetrics();
     const p = policy({ heartbeat: { interval: '1h' } });
-    const r = policyRecoveryPoint(p, [pod('a'), pod('b')], [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 }), ckpt({ name: 'b1', labelUid: 'uid-b', completedAgo: 3 * H })], metrics, NOW);
+    const r = policyRecoveryPoint(
+      p,
+      [pod('a'), pod('b')],
+      [ckpt({ name: 'a1', labelUid: 'uid-a', completedAgo: 30 * 60 }), ckpt({ name: 'b1', labelUid: 'uid-b', completedAgo: 3 * H })],
+      metrics,
+      NOW,
+    );
     expect(r.changes).toEqual({ podsWithoutCheckpoint: 0, worstCheckpointAge: '3h0m' });
     expect(r.condition).toMatchObject({ type: 'RecoveryPointMet', status: 'False', reason: 'CheckpointTooOld' });
     expect(r.requeueAfterMs).toBe(90 * 60_000 + 1);

@@ -59,7 +59,7 @@ describe.each(['reference', 'service'] as const)('declarative restore (%s profil
     expect(((await h.api.get('/v2/actions')).json as Listed[]).filter((a) => a.type === restoreType)).toEqual([]);
   });
 
-  it('a pod without CEDANA_CHECKPOINT: its checkpoint has the profile\'s name (none in the service profile)', async () => {
+  it("a pod without CEDANA_CHECKPOINT: its checkpoint has the profile's name (none in the service profile)", async () => {
     const k = kubeSide({});
     const h = await harness({ profile, syncLagMs: 0, hooks: k.hooks });
     const checkpoint = (await h.api.post('/v2/checkpoint/pod', podBody({ pod_name: 'bare', pod_id: 'uid-bare' }))).text;

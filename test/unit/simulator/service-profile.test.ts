@@ -53,7 +53,10 @@ describe('service profile', () => {
   });
 
   it('gives total_duration in nanoseconds (the reference profile: milliseconds)', async () => {
-    for (const [profile, factor] of [['service', 1_000_000], ['reference', 1]] as const) {
+    for (const [profile, factor] of [
+      ['service', 1_000_000],
+      ['reference', 1],
+    ] as const) {
       const h = await harness({ profile, syncLagMs: 0 });
       await checkpoint(h);
       h.clock.advance(5000);

@@ -65,7 +65,16 @@ describe('mapBounded', () => {
   });
 
   it('returns results in input order whatever the completion order', async () => {
-    const results = await mapBounded([30, 5, 20, 1, 10], 2, (ms) => new Promise<number>((r) => setTimeout(() => { r(ms * 2); }, ms)));
+    const results = await mapBounded(
+      [30, 5, 20, 1, 10],
+      2,
+      (ms) =>
+        new Promise<number>((r) =>
+          setTimeout(() => {
+            r(ms * 2);
+          }, ms),
+        ),
+    );
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))).toEqual([60, 10, 40, 2, 20]);
   });
 

@@ -17,7 +17,12 @@ describe('classifyReview', () => {
   });
 
   it.each([
-    { name: 'another resource', body: evictionReview({ resource: { group: '', version: 'v1', resource: 'pods' }, subResource: undefined }), uid: 'u-1', why: /only CREATE of pods\/eviction.*this is CREATE pods;/ },
+    {
+      name: 'another resource',
+      body: evictionReview({ resource: { group: '', version: 'v1', resource: 'pods' }, subResource: undefined }),
+      uid: 'u-1',
+      why: /only CREATE of pods\/eviction.*this is CREATE pods;/,
+    },
     { name: 'another operation', body: evictionReview({ operation: 'DELETE' }), uid: 'u-1', why: /this is DELETE pods\/eviction/ },
     { name: 'another group', body: evictionReview({ resource: { group: 'apps', version: 'v1', resource: 'deployments' }, subResource: 'scale' }), uid: 'u-1', why: /apps\/deployments\/scale/ },
     { name: 'no request', body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, uid: '', why: /not an admission.k8s.io\/v1 AdmissionReview \(request:/ },

@@ -8,18 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  bundleFromSecret,
-  ensureBundle,
-  generateCa,
-  issueServing,
-  planRenewal,
-  secretData,
-  serviceSans,
-  splitPem,
-  type CertBundle,
-  type CertSpec,
-} from '../../../src/webhook/certs.ts';
+import { bundleFromSecret, ensureBundle, generateCa, issueServing, planRenewal, secretData, serviceSans, splitPem, type CertBundle, type CertSpec } from '../../../src/webhook/certs.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../../../src/webhook/server.ts';
 import { waitFor } from '../../integration/harness/wait.ts';
 

@@ -89,10 +89,34 @@ describe('the eviction hold decision', () => {
     message?: RegExp;
   }[] = [
     { name: 'unprotected pod: allowed at once', world: () => ({ pods: [mkPod('web')], checkpoints: [] }), pod: 'web', allowed: true, outcome: 'unprotected', creates: 0, warnings: 0 },
-    { name: 'rule without checkpoint (heartbeat only): allowed', world: () => ({ pods: [mkPod('hb', { protected: 'heartbeat-only' })], checkpoints: [] }), pod: 'hb', allowed: true, outcome: 'unprotected', creates: 0, warnings: 0 },
+    {
+      name: 'rule without checkpoint (heartbeat only): allowed',
+      world: () => ({ pods: [mkPod('hb', { protected: 'heartbeat-only' })], checkpoints: [] }),
+      pod: 'hb',
+      allowed: true,
+      outcome: 'unprotected',
+      creates: 0,
+      warnings: 0,
+    },
     { name: 'pod not in the cache: allowed', world: () => ({ pods: [], checkpoints: [] }), pod: 'ghost', allowed: true, outcome: 'unprotected', creates: 0, warnings: 0 },
-    { name: 'protected pod already terminating: allowed', world: () => ({ pods: [mkPod('going', { protected: 'true' }, { deletionTimestamp: '2026-01-01T00:09:00Z' })], checkpoints: [] }), pod: 'going', allowed: true, outcome: 'unprotected', creates: 0, warnings: 0 },
-    { name: 'protected pod that never got a node: allowed', world: () => ({ pods: [mkPod('pending', { protected: 'true' }, { nodeName: null })], checkpoints: [] }), pod: 'pending', allowed: true, outcome: 'unprotected', creates: 0, warnings: 0 },
+    {
+      name: 'protected pod already terminating: allowed',
+      world: () => ({ pods: [mkPod('going', { protected: 'true' }, { deletionTimestamp: '2026-01-01T00:09:00Z' })], checkpoints: [] }),
+      pod: 'going',
+      allowed: true,
+      outcome: 'unprotected',
+      creates: 0,
+      warnings: 0,
+    },
+    {
+      name: 'protected pod that never got a node: allowed',
+      world: () => ({ pods: [mkPod('pending', { protected: 'true' }, { nodeName: null })], checkpoints: [] }),
+      pod: 'pending',
+      allowed: true,
+      outcome: 'unprotected',
+      creates: 0,
+      warnings: 0,
+    },
     {
       name: 'protected, no checkpoint: created, held with 429',
       world: () => ({ pods: [protectedPod], checkpoints: [] }),
@@ -102,10 +126,42 @@ describe('the eviction hold decision', () => {
       warnings: 0,
       message: new RegExp(`^cedana-operator: checkpointing pod ns/trainer before eviction \\(PodCheckpoint ${evacuationCheckpointName(protectedPod)}: Pending\\)$`),
     },
-    { name: 'protected, no checkpoint, dry run: nothing created, allowed with a warning', world: () => ({ pods: [protectedPod], checkpoints: [] }), dryRun: true, allowed: true, outcome: 'held', creates: 0, warnings: 0, message: /dry run/ },
-    { name: 'protected, checkpoint Pending (no status): held, nothing created', world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, undefined, 1_000)] }), allowed: false, outcome: 'held', creates: 0, warnings: 0, message: /: Pending\)$/ },
-    { name: 'protected, checkpoint Checkpointing: held', world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Checkpointing', 5_000)] }), allowed: false, outcome: 'held', creates: 0, warnings: 0, message: /: Checkpointing\)$/ },
-    { name: 'protected, checkpoint Ready: allowed', world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Ready', 5_000)] }), allowed: true, outcome: 'ready', creates: 0, warnings: 0 },
+    {
+      name: 'protected, no checkpoint, dry run: nothing created, allowed with a warning',
+      world: () => ({ pods: [protectedPod], checkpoints: [] }),
+      dryRun: true,
+      allowed: true,
+      outcome: 'held',
+      creates: 0,
+      warnings: 0,
+      message: /dry run/,
+    },
+    {
+      name: 'protected, checkpoint Pending (no status): held, nothing created',
+      world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, undefined, 1_000)] }),
+      allowed: false,
+      outcome: 'held',
+      creates: 0,
+      warnings: 0,
+      message: /: Pending\)$/,
+    },
+    {
+      name: 'protected, checkpoint Checkpointing: held',
+      world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Checkpointing', 5_000)] }),
+      allowed: false,
+      outcome: 'held',
+      creates: 0,
+      warnings: 0,
+      message: /: Checkpointing\)$/,
+    },
+    {
+      name: 'protected, checkpoint Ready: allowed',
+      world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Ready', 5_000)] }),
+      allowed: true,
+      outcome: 'ready',
+      creates: 0,
+      warnings: 0,
+    },
     {
       name: 'protected, checkpoint Failed: allowed, Warning on pod and checkpoint',
       world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Failed', 5_000)] }),
@@ -124,8 +180,23 @@ describe('the eviction hold decision', () => {
       warnings: 2,
       message: /hold bound reached/,
     },
-    { name: 'protected, past the bound, dry run: allowed, no Event', world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Submitted', HOLD_MAX * 2)] }), dryRun: true, allowed: true, outcome: 'hold-max', creates: 0, warnings: 0 },
-    { name: 'protected, just inside the bound: still held', world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Submitted', HOLD_MAX - 1)] }), allowed: false, outcome: 'held', creates: 0, warnings: 0 },
+    {
+      name: 'protected, past the bound, dry run: allowed, no Event',
+      world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Submitted', HOLD_MAX * 2)] }),
+      dryRun: true,
+      allowed: true,
+      outcome: 'hold-max',
+      creates: 0,
+      warnings: 0,
+    },
+    {
+      name: 'protected, just inside the bound: still held',
+      world: () => ({ pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Submitted', HOLD_MAX - 1)] }),
+      allowed: false,
+      outcome: 'held',
+      creates: 0,
+      warnings: 0,
+    },
     {
       name: 'protected, the checkpoint cannot be created: allowed (nothing to bound a hold by), Warning on the pod',
       world: () => ({ pods: [protectedPod], checkpoints: [], createFails: true }),
@@ -182,7 +253,7 @@ describe('the eviction hold decision', () => {
     expect(t.created).toHaveLength(1);
   });
 
-  it('the hold is reported from this replica\'s first hold, at the release', async () => {
+  it("the hold is reported from this replica's first hold, at the release", async () => {
     const world: World = { pods: [protectedPod], checkpoints: [mkCheckpoint(protectedPod, 'Checkpointing', 0)] };
     const t = setup(world);
     await t.hold.decide(ev('trainer'));
