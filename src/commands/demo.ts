@@ -4,7 +4,6 @@
 // checkpoints a pod, loses the pod, restores it; then a node is drained the way Karpenter does it
 // (taint, then evictions at once) and the webhook holds each protected pod's eviction until its
 // checkpoint is Ready. It narrates each step. Everything it started stops when it ends (or on Ctrl-C).
-import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -17,6 +16,7 @@ import { startSimulator } from '../simulator/index.ts';
 import { kubeHooks } from '../simulator/kube-side.ts';
 import { sleep } from '../util/backoff.ts';
 import { clusterScript, repoRoot, startLocalCluster } from '../dev/local-cluster.ts';
+import { kubectl } from '../dev/kubectl.ts';
 import { createLocalEvictionWebhook, freeLoopbackPort } from '../dev/local-webhook.ts';
 
 const root = repoRoot;
@@ -255,16 +255,3 @@ async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs:
 
 const script = clusterScript;
 
-/** The kubectl built with the control plane (the same release), with the demo's kubeconfig. */
-async function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  const bin = spawnSync('sh', [clusterScript, 'build'], { encoding: 'utf8' }).stdout.trim().split('\n').at(-1) ?? '';
-  return new Promise((resolve) => {
-    const child = spawn(join(bin, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('close', (code) => {
-      resolve({ code, out });
-    });
-  });
-}

@@ -4,10 +4,8 @@
 // informers for pods, nodes, PodCheckpoints and policies, the decision, the server; the in-process
 // operator takes the checkpoints and restores, the simulator plays Cedana and tells the truth about
 // pods that go away before their checkpoint is taken.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
-import { dirname, join } from 'node:path';
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointPolicies, Nodes, PodCheckpoints, Pods } from '../../src/api/kinds.ts';
@@ -26,7 +24,7 @@ import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { bundleFromSecret, issueServing, SelfManagedCerts, serviceSans, type CertBundle } from '../../src/webhook/certs.ts';
 import { evacuationCheckpointName, EvictionHold, type HoldOutcome } from '../../src/webhook/eviction-hold.ts';
 import { startWebhookServer, VALIDATE_EVICTION_PATH, type RunningWebhookServer } from '../../src/webhook/server.ts';
-import { helmBinary } from '../../scripts/manifests.ts';
+import { kubectl as runKubectl } from '../../src/dev/kubectl.ts';
 import { apiError, createTestNamespace, kubeConfig, kubeconfigPath, waitFor, type TestNamespace } from './harness/cluster.ts';
 import { api, createCr, eventsFor, startInProcessOperator, startTestSimulator, testLogger, TOKEN } from './harness/stack.ts';
 
@@ -76,18 +74,7 @@ async function evictLikeADrainer(namespace: string, name: string): Promise<strin
   }
 }
 
-async function kubectl(args: string[]): Promise<{ code: number | null; out: string }> {
-  const bin = join(dirname(await helmBinary()), 'kubectl');
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['--kubeconfig', kubeconfigPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    p.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
-    p.on('error', reject).on('close', (code) => {
-      resolve({ code, out });
-    });
-  });
-}
+const kubectl = (args: string[]): Promise<{ code: number | null; out: string }> => runKubectl(kubeconfigPath(), args);
 
 const evacName = (name: string, uid: string): string => evacuationCheckpointName({ metadata: { name, uid }, spec: {} });
 

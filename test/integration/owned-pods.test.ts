@@ -5,30 +5,17 @@
 // simulator (as Cedana's declarative restore) starts that replacement from the checkpoint named by
 // its CEDANA_CHECKPOINT. Afterwards: one pod per replica or identity, no `-restored` pod, and the
 // PodRestore names the replacement and the checkpoint it started from.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { AdmissionregistrationV1Api, AppsV1Api, BatchV1Api, type V1Container, type V1PodTemplateSpec } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort, createLocalEvictionWebhook } from '../../src/dev/local-webhook.ts';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
-import { helmBinary } from '../../scripts/manifests.ts';
+import { kubectl as runKubectl } from '../../src/dev/kubectl.ts';
 import { createTestNamespace, kubeConfig, kubeconfigPath, waitFor, type TestNamespace } from './harness/cluster.ts';
 import { api, createCr, eventsFor, startInProcessOperator, startTestSimulator, TOKEN } from './harness/stack.ts';
 
-async function kubectl(args: string[]): Promise<{ code: number | null; out: string }> {
-  const bin = join(dirname(await helmBinary()), 'kubectl');
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['--kubeconfig', kubeconfigPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    p.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
-    p.on('error', reject).on('close', (code) => {
-      resolve({ code, out });
-    });
-  });
-}
+const kubectl = (args: string[]): Promise<{ code: number | null; out: string }> => runKubectl(kubeconfigPath(), args);
 
 interface Restore {
   metadata: { name: string; labels?: Record<string, string> };
