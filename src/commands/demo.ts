@@ -254,4 +254,3 @@ async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs:
 }
 
 const script = clusterScript;
-
