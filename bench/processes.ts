@@ -45,10 +45,10 @@ export interface Child {
   stop: (graceMs?: number) => Promise<void>;
 }
 
-function spawnChild(what: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): Child {
+function spawnChild(what: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void, file = BIN): Child {
   hookSignals();
-  const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (proc.pid === undefined) throw new Error(`${what}: could not spawn ${BIN}`);
+  const proc = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (proc.pid === undefined) throw new Error(`${what}: could not spawn ${file}`);
   children.add(proc);
   const tail: string[] = [];
   let count = 0;
@@ -176,6 +176,16 @@ export async function spawnOperator(o: { cedanaUrl: string; token: string; kubec
     },
   );
   return Object.assign(child, { httpUrl: value, spawnedAt, startedAt: Date.now() });
+}
+
+/**
+ * Any other program (e.g. the built kubectl) as a child like the two above: its output kept, stopped
+ * by its own pid on an error, SIGINT/SIGTERM and exit. Resolves with its exit code and output.
+ */
+export function runTracked(what: string, file: string, args: string[], env: NodeJS.ProcessEnv = process.env): { child: Child; done: Promise<{ code: number | null; out: string }> } {
+  const out: string[] = [];
+  const child = spawnChild(what, args, { ...env }, (line) => out.push(line), file);
+  return { child, done: child.exited.then((code) => ({ code, out: out.join('\n') })) };
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; undefined when unreadable. */
