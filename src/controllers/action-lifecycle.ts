@@ -38,6 +38,12 @@ export interface ActionSubject<T extends ActionObject<S>, S extends ActionStatus
   event(obj: T, type: EventType, reason: string, message: string): void;
 }
 
+/** The reason a condition carries while Cedana does not answer as it should (5xx, 429, timeouts, malformed answers). */
+export const CEDANA_UNAVAILABLE = 'CedanaUnavailable';
+
+/** True when the object's Ready condition says it waits on an unavailable Cedana: the next good answer says otherwise. */
+export const waitsOnCedana = (conditions: readonly Condition[] | undefined): boolean => findCondition(conditions, COMMON_CONDITIONS.Ready)?.reason === CEDANA_UNAVAILABLE;
+
 export type Poll = { kind: 'progress'; status: CheckpointOperationStatus } | { kind: 'ready' } | { kind: 'failed' } | { kind: 'unknown' };
 
 export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> {
@@ -88,8 +94,8 @@ export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> 
       }
       // Say why we wait, once per distinct reason: an outage must not be a write per retry.
       const known = findCondition(obj.status?.conditions, COMMON_CONDITIONS.Submitted);
-      if (known?.reason !== 'CedanaUnavailable' || known.message !== t.message) {
-        await this.subject.write(obj, { message: t.message } as Partial<S>, [condition(COMMON_CONDITIONS.Submitted, 'Unknown', 'CedanaUnavailable', t.message)]);
+      if (known?.reason !== CEDANA_UNAVAILABLE || known.message !== t.message) {
+        await this.subject.write(obj, { message: t.message } as Partial<S>, [condition(COMMON_CONDITIONS.Submitted, 'Unknown', CEDANA_UNAVAILABLE, t.message)]);
       }
       throw err; // requeued with backoff; the next try looks the action up first
     }
@@ -99,7 +105,7 @@ export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> 
    * One status poll. A 4xx on the status call means Cedana does not know the action: Failed
    * (ActionNotFound). `error` and `not_found` fail with `failReason`. Transient errors throw.
    */
-  async poll(obj: T, actionId: string, failReason: string, log: Logger, signal: AbortSignal, o: { notFoundIsUnknown?: boolean } = {}): Promise<Poll> {
+  async poll(obj: T, actionId: string, failReason: string, log: Logger, signal: AbortSignal, o: { notFoundIsUnknown?: boolean; staged?: boolean } = {}): Promise<Poll> {
     let answer;
     try {
       answer = await this.cedana.getCheckpointStatus(actionId, { signal });
@@ -110,6 +116,11 @@ export class ActionLifecycle<T extends ActionObject<S>, S extends ActionStatus> 
       if (t.kind === 'permanent') {
         await this.fail(obj, 'ActionNotFound', `Cedana does not know ${this.subject.what} action ${actionId}: ${t.message}`, log);
         return { kind: 'failed' };
+      }
+      // Say why it waits (once per distinct reason), and never leave what was staged in memory only.
+      const known = findCondition(obj.status?.conditions, COMMON_CONDITIONS.Ready);
+      if (o.staged || known?.reason !== CEDANA_UNAVAILABLE || known.message !== t.message) {
+        await this.subject.write(obj, { message: t.message } as Partial<S>, [condition(COMMON_CONDITIONS.Ready, 'False', CEDANA_UNAVAILABLE, t.message)]);
       }
       throw err;
     }

@@ -24,7 +24,7 @@ import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import { keyOf } from '../kube/keys.ts';
 import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
 import type { Logger } from 'pino';
-import { ActionLifecycle } from './action-lifecycle.ts';
+import { ActionLifecycle, waitsOnCedana } from './action-lifecycle.ts';
 import { derivedName, shortUid } from './owned-objects.ts';
 import { OwnerReplacementRestore, podsByControllerUID, restoresByOwnerUID } from './owner-replacement.ts';
 import type { OperatorContext } from './context.ts';
@@ -227,7 +227,10 @@ export class PodRestoreReconciler {
       const outcome = await this.lifecycle.poll(pr, status.restoreActionId ?? '', R.RestoreFailed, log, signal, { notFoundIsUnknown: true });
       if (outcome.kind === 'failed') return undefined;
       if (outcome.kind === 'progress') {
-        if (status.cedanaStatus !== outcome.status) await this.write(pr, { cedanaStatus: outcome.status, message: `Cedana: ${outcome.status}` }, []);
+        const recovered = waitsOnCedana(status.conditions);
+        if (status.cedanaStatus !== outcome.status || recovered) {
+          await this.write(pr, { cedanaStatus: outcome.status, message: `Cedana: ${outcome.status}` }, recovered ? [condition(C.Ready, 'False', R.Restoring, 'Waiting for Cedana')] : []);
+        }
         return { requeueAfterMs: pollDelay(status.submittedAt, this.ctx.config.pollInterval, this.ctx.config.pollIntervalMax) };
       }
       pr =
