@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { isPodCheckpointAction } from '../cedana/actions.ts';
 import { PodCheckpoints, type PodCheckpointStore } from '../api/kinds.ts';
 import { LABELS, NODE_ANNOTATION, RESTORE_REASON_ANNOTATION, type Pod } from '../api/pod.ts';
-import type { PodCheckpoint } from '../api/podcheckpoint.ts';
+import { PodCheckpoint } from '../api/podcheckpoint.ts';
 import { defineIndex } from '../kube/cache.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';
 import type { OperatorContext } from './context.ts';
@@ -142,7 +142,19 @@ export class Evacuator {
   async record(pod: Pod, rule: ProtectionRule, req: EvacuationRequest): Promise<'created' | 'exists'> {
     const submitted = this.posted.get(pod.metadata.uid ?? '');
     const annotations = submitted ? { [ACTION_ANNOTATION]: submitted.actionId, [SUBMITTED_AT_ANNOTATION]: submitted.at } : {};
-    return this.ctx.objects.createIfAbsent('podcheckpoints', pod.metadata.namespace ?? 'default', evacuationBody(pod, rule, req, annotations));
+    const namespace = pod.metadata.namespace ?? 'default';
+    const outcome = await this.ctx.objects.createIfAbsent('podcheckpoints', namespace, evacuationBody(pod, rule, req, annotations));
+    // Someone else made it first (the eviction webhook, on any replica): hand it the action, or its
+    // reconciler would post a second one. Only while it has not started a submission of its own
+    // (it waits a moment for this on a signalled node); a 409 means it moved on: look again next pass.
+    if (outcome === 'exists' && submitted) await this.handOver(namespace, evacuationCheckpointName(pod, req.trigger), annotations);
+    return outcome;
+  }
+
+  private async handOver(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    const existing = PodCheckpoint.parse(await this.ctx.objects.get('podcheckpoints', namespace, name));
+    if (existing.status?.actionId || existing.status?.submitStartedAt || existing.metadata.annotations?.[ACTION_ANNOTATION]) return;
+    await this.ctx.objects.annotate({ plural: 'podcheckpoints', namespace, name }, annotations, existing.metadata.resourceVersion);
   }
 
   private async recover(podUID: string, log: Logger, signal: AbortSignal): Promise<{ actionId: string; at: string } | undefined> {

@@ -7,7 +7,7 @@
 // once, upload the pod spec, poll, Ready or Failed.
 import type { Logger } from 'pino';
 import { CHECKPOINT_CONDITIONS as C, CHECKPOINT_REASONS as R } from '../api/conditions.ts';
-import { PodCheckpoints, Pods, type PodCheckpointStore, type PodStore } from '../api/kinds.ts';
+import { Nodes, PodCheckpoints, Pods, type NodeStore, type PodCheckpointStore, type PodStore } from '../api/kinds.ts';
 import { LABELS, NODE_ANNOTATION, Pod } from '../api/pod.ts';
 import { isPodCheckpointAction } from '../cedana/actions.ts';
 import { CedanaApiError } from '../cedana/errors.ts';
@@ -18,8 +18,9 @@ import { condition, findCondition, type ConditionInput } from '../kube/condition
 import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import { withRetryCap } from '../kube/workqueue.ts';
 import { specOrLifecycleChanged, type Manager } from '../kube/manager.ts';
-import { ActionLifecycle } from './action-lifecycle.ts';
+import { ActionLifecycle, waitsOnCedana } from './action-lifecycle.ts';
 import { isEvacuationCheckpoint } from './evacuation.ts';
+import { classifyNode } from './node-signals.ts';
 import type { OperatorContext } from './context.ts';
 import { ACTION_ANNOTATION, SUBMITTED_AT_ANNOTATION, isOperatorCheckpoint } from './owned-objects.ts';
 import { CedanaRejection, SKEW_MS, nowIso, pollDelay, stageStatus, triage, writeStatus } from './reconcile-kit.ts';
@@ -30,11 +31,11 @@ const PLURAL = 'podcheckpoints';
 export const checkpointsByActionId = defineIndex(PodCheckpoints, 'actionId', (c) => (c.status?.actionId ? [c.status.actionId] : []));
 
 export function setupPodCheckpointController(mgr: Manager, ctx: OperatorContext): void {
-  const reconciler = new PodCheckpointReconciler(ctx, mgr.index(PodCheckpoints, checkpointsByActionId), mgr.cache(Pods));
+  const reconciler = new PodCheckpointReconciler(ctx, mgr.index(PodCheckpoints, checkpointsByActionId), mgr.cache(Pods), mgr.cache(Nodes));
   // A node's checkpoints arrive together: as many workers as the fan-out posts at once, so that
   // recording and polling them keeps pace (each reconcile mostly waits on Cedana and the apiserver).
   const workers = Math.max(ctx.config.workers, ctx.config.terminationConcurrency);
-  mgr.controller('podcheckpoint', { workers }).for(PodCheckpoints, specOrLifecycleChanged).reads(Pods).complete(reconciler);
+  mgr.controller('podcheckpoint', { workers }).for(PodCheckpoints, specOrLifecycleChanged).reads(Pods, Nodes).complete(reconciler);
 }
 
 /** What the apiserver answered for a pod was not one: retrying cannot help. */
@@ -45,6 +46,9 @@ class NotAPod extends Error {
 /** The longest wait between two tries of an evacuation checkpoint (the notice is 30 s to 2 min). */
 export const EVACUATION_RETRY_CAP_MS = 5_000;
 
+/** How long a webhook-made evacuation checkpoint on a signalled node waits for the node path's POST (creation time has whole seconds). */
+const FAST_PATH_GRACE_MS = 3_000;
+
 /** Upload attempts within one reconcile before the key is requeued: polling does not wait for them. */
 const UPLOAD_ATTEMPTS = 3;
 
@@ -54,8 +58,12 @@ export class PodCheckpointReconciler {
   private readonly pods: PodStore;
   private readonly lifecycle: ActionLifecycle<PodCheckpoint, PodCheckpointStatus>;
 
-  constructor(ctx: OperatorContext, checkpoints: PodCheckpointStore, pods: PodStore) {
+  /** Without it (tests), no grace for the node path. */
+  private readonly nodes: NodeStore | undefined;
+
+  constructor(ctx: OperatorContext, checkpoints: PodCheckpointStore, pods: PodStore, nodes?: NodeStore) {
     this.ctx = ctx;
+    this.nodes = nodes;
     this.checkpoints = checkpoints;
     this.pods = pods;
     this.lifecycle = new ActionLifecycle<PodCheckpoint, PodCheckpointStatus>(
@@ -107,6 +115,7 @@ export class PodCheckpointReconciler {
     if (!pc.status?.actionId) {
       const submitted = await this.submitOrAdopt(pc, log, signal);
       if (!submitted) return undefined;
+      if ('waitMs' in submitted) return { requeueAfterMs: submitted.waitMs };
       pc = submitted;
       staged = true;
     }
@@ -160,13 +169,15 @@ export class PodCheckpointReconciler {
    * The action: one the node-termination fast path already posted (recorded in the annotations at
    * creation), or a POST now (ActionLifecycle: intent first). Returned staged, not yet written.
    */
-  private async submitOrAdopt(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<PodCheckpoint | undefined> {
+  private async submitOrAdopt(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<PodCheckpoint | { waitMs: number } | undefined> {
     const posted = pc.metadata.annotations?.[ACTION_ANNOTATION];
     const podUIDLabel = pc.metadata.labels?.[LABELS.podUID];
     if (posted && podUIDLabel) {
       const nodeName = pc.metadata.annotations?.[NODE_ANNOTATION];
       return this.staged(pc, posted, pc.metadata.annotations?.[SUBMITTED_AT_ANNOTATION] ?? nowIso(), { podUID: podUIDLabel, ...(nodeName ? { nodeName } : {}) });
     }
+    const wait = this.fastPathGrace(pc);
+    if (wait > 0) return { waitMs: wait };
     let pod: Pod | undefined;
     try {
       pod = await this.findPod(pc);
@@ -214,6 +225,22 @@ export class PodCheckpointReconciler {
     log.info({ actionId: submitted.actionId, podUID }, 'checkpoint submitted to Cedana');
     if (!isOperatorCheckpoint(pc)) this.ctx.events.record(pc, 'Normal', 'Submitted', `Checkpoint of pod ${pc.spec.podName} submitted to Cedana (action ${submitted.actionId})`);
     return this.staged(submitted.obj, submitted.actionId, nowIso(), where);
+  }
+
+  /**
+   * An evacuation checkpoint of a pod whose node is going away, made by someone else (the eviction
+   * webhook, on any replica): the leader's node path is posting for that pod right now and hands its
+   * action over (Evacuator.record). Give it a moment before posting here, or the pod gets two
+   * checkpoints. How long is left to wait, 0 when not.
+   */
+  private fastPathGrace(pc: PodCheckpoint): number {
+    if (!this.nodes || pc.status?.submitStartedAt || !(isEvacuationCheckpoint(pc) || pc.metadata.labels?.[LABELS.trigger] === 'early')) return 0;
+    const created = pc.metadata.creationTimestamp ? new Date(pc.metadata.creationTimestamp).getTime() : NaN;
+    const left = created + FAST_PATH_GRACE_MS - Date.now();
+    if (!(left > 0)) return 0;
+    const c = this.ctx.config;
+    const node = this.nodes.get(pc.metadata.annotations?.[NODE_ANNOTATION] ?? '');
+    return classifyNode(node, c.terminatingTaints, c.nodeNotReadyGrace, c.earlyTaints).kind === 'none' ? 0 : Math.min(left, 500);
   }
 
   /**
@@ -314,14 +341,8 @@ export class PodCheckpointReconciler {
 
   private async poll(pc: PodCheckpoint, o: { staged: boolean; uploadPending: boolean }, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const status = pc.status ?? {};
-    let outcome;
-    try {
-      outcome = await this.lifecycle.poll(pc, status.actionId ?? '', R.CheckpointFailed, log, signal);
-    } catch (err) {
-      // The action id must not stay in memory only: record what was staged before retrying.
-      if (o.staged) await this.write(pc, {}, []);
-      throw err;
-    }
+    // A failing poll writes what was staged (the action id) with the reason it waits.
+    const outcome = await this.lifecycle.poll(pc, status.actionId ?? '', R.CheckpointFailed, log, signal, { staged: o.staged });
     if (outcome.kind === 'failed' || outcome.kind === 'unknown') return undefined; // unknown: only restores ask for it
     if (outcome.kind === 'ready') {
       await this.ready(pc, log);
@@ -330,7 +351,14 @@ export class PodCheckpointReconciler {
     // Progress is written when the phase moves; Cedana's finer steps only on checkpoints users made
     // (on the termination path every write counts).
     const moved = status.phase !== 'Checkpointing' || (status.cedanaStatus !== outcome.status && !isOperatorCheckpoint(pc));
-    if (o.staged || moved) await this.write(pc, { phase: 'Checkpointing', cedanaStatus: outcome.status, message: `Cedana: ${outcome.status}` }, []);
+    const recovered = waitsOnCedana(status.conditions);
+    if (o.staged || moved || recovered) {
+      await this.write(
+        pc,
+        { phase: 'Checkpointing', cedanaStatus: outcome.status, message: `Cedana: ${outcome.status}` },
+        recovered ? [condition(C.Ready, 'False', R.Checkpointing, 'Waiting for Cedana')] : [],
+      );
+    }
     const delay = pollDelay(status.submittedAt, this.ctx.config.pollInterval, this.ctx.config.pollIntervalMax);
     // A pending upload comes back sooner than a slow poll would.
     return { requeueAfterMs: o.uploadPending ? Math.min(delay, 1_000) : delay };

@@ -34,6 +34,16 @@ export class CustomObjects {
     return this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch);
   }
 
+  async get(plural: string, namespace: string, name: string): Promise<unknown> {
+    return this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, name });
+  }
+
+  /** Merges annotations into the object, guarded by resourceVersion: a concurrent change fails with 409. */
+  async annotate(ref: Ref, annotations: Record<string, string>, resourceVersion: string | undefined): Promise<unknown> {
+    const metadata = { annotations, ...(resourceVersion ? { resourceVersion } : {}) };
+    return this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch);
+  }
+
   async create(plural: string, namespace: string, body: object): Promise<unknown> {
     return this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, body, fieldManager: FIELD_MANAGER });
   }
