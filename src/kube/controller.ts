@@ -2,6 +2,7 @@
 // a logger and an AbortSignal for each reconcile. What triggers it is declared with the builder in
 // manager.ts, next to its reconciler; this file only runs it.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { ConflictError } from './conflict.ts';
@@ -45,6 +46,8 @@ export class Controller {
     this.name = o.name;
     const log = o.logger.child({ controller: o.name });
     this.log = log;
+    // Every in-flight reconcile listens for shutdown: as many as there are workers.
+    setMaxListeners(Infinity, this.stopping.signal);
     this.queue = new WorkQueue({
       name: o.name,
       workers: o.workers,
@@ -53,13 +56,26 @@ export class Controller {
       classify: (err) => (err instanceof ConflictError ? 'conflict' : 'error'),
       handler: async (key) => {
         const { namespace, name } = splitKey(key);
-        const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(o.reconcileTimeoutMs)]);
-        const ctx = { log: log.child({ namespace: namespace ?? '', name, reconcileID: randomUUID() }), signal };
+        // One controller and one timer per reconcile, both gone when it ends (AbortSignal.any and
+        // AbortSignal.timeout would keep them alive for the whole timeout: 10,000 pods, 10 MB).
+        const abort = new AbortController();
+        const onStop = (): void => {
+          abort.abort(this.stopping.signal.reason);
+        };
+        this.stopping.signal.addEventListener('abort', onStop, { once: true });
+        const timer = setTimeout(() => {
+          abort.abort(new Error(`reconcile of ${key} took longer than ${String(o.reconcileTimeoutMs)} ms`));
+        }, o.reconcileTimeoutMs);
+        timer.unref();
+        const ctx = { log: log.child({ namespace: namespace ?? '', name, reconcileID: randomUUID() }), signal: abort.signal };
         try {
           return await o.reconciler.reconcile(key, ctx);
         } catch (err) {
           if (!(err instanceof ConflictError)) o.metrics.reconcileErrors.inc({ controller: o.name });
           throw err;
+        } finally {
+          clearTimeout(timer);
+          this.stopping.signal.removeEventListener('abort', onStop);
         }
       },
       onResult: (result, ms) => {
