@@ -177,7 +177,15 @@ describe('malformed Cedana answers', () => {
     await waitFor(async () => (await cedanaAction(actionId))?.status === 'ready', { what: `Cedana's action ${actionId} ready` });
     const after = malformedCount(kind);
     await waitFor(() => malformedCount(kind) >= after + 3, { what: 'three malformed status answers after Cedana was ready', timeoutMs: 60_000 });
-    return { uid, actionId, now: await readCheckpoint(`${name}-ckpt`) };
+    // The client retries a GET a few times before the reconcile hears of it: wait for its write.
+    const now = await waitFor(
+      async () => {
+        const c = await readCheckpoint(`${name}-ckpt`);
+        return c.status?.actionId ? c : undefined;
+      },
+      { what: `the action id recorded on ${name}-ckpt`, timeoutMs: 60_000 },
+    );
+    return { uid, actionId, now };
   }
 
   it.each(POLL_KINDS)('a %s answer to the status poll: never Ready while the answers are malformed; Ready with the right action once retries get through', async (kind) => {
