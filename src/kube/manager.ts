@@ -274,6 +274,11 @@ export class RunningManager {
   private leading = false;
   private stopping = false;
   private readonly wakeOnStop: (() => void)[] = [];
+  private requestStop: () => void = () => undefined;
+  /** Resolves when stop() is called. */
+  private readonly stopRequested = new Promise<void>((resolve) => {
+    this.requestStop = resolve;
+  });
   private readonly mgr: Manager;
   private readonly http: { url: string; close: () => Promise<void> };
   private readonly caches: AnyCache[];
@@ -310,7 +315,8 @@ export class RunningManager {
     // Each controller starts once its own caches have synced, not the slowest of all.
     await Promise.all(
       this.controllers.map(async ({ controller, triggers, kinds }) => {
-        await Promise.all([...kinds].map((k) => this.mgr.cacheOf(k).waitForSync()));
+        // A stop before the caches ever synced (the apiserver away since start) must not hang here.
+        await Promise.race([Promise.all([...kinds].map((k) => this.mgr.cacheOf(k).waitForSync())), this.stopRequested]);
         if (this.isStopping()) return;
         controller.start();
         for (const t of triggers) for (const obj of this.mgr.cacheOf(t.kind).list()) for (const key of t.keys({ type: 'add', obj })) controller.enqueue(key);
@@ -329,6 +335,7 @@ export class RunningManager {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.requestStop();
     this.mgr.stopped.abort();
     const log = this.mgr.log;
     log.info('stopping: finishing in-flight reconciles');
