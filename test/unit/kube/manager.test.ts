@@ -41,8 +41,19 @@ describe('Manager', () => {
   });
 
   it('refuses two controllers of one name, and owns() before for()', () => {
-    const mgr = new Manager({ kubeConfig: unreachable(), namespaces: [], logger: pino({ level: 'silent' }), metrics: createMetrics(), workers: 1, leaderElector: undefined, httpBindAddress: '127.0.0.1:0' });
-    mgr.controller('a').for(Pods).complete({ reconcile: () => Promise.resolve(undefined) });
+    const mgr = new Manager({
+      kubeConfig: unreachable(),
+      namespaces: [],
+      logger: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      workers: 1,
+      leaderElector: undefined,
+      httpBindAddress: '127.0.0.1:0',
+    });
+    mgr
+      .controller('a')
+      .for(Pods)
+      .complete({ reconcile: () => Promise.resolve(undefined) });
     expect(() => mgr.controller('a')).toThrow(/two controllers are named a/);
     expect(() => mgr.controller('b').owns(Pods)).toThrow(/owns\(\) needs for\(\) first/);
   });
