@@ -310,7 +310,9 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
         const now = performance.now() - t0;
         if (now - lastReport < 2000) return;
         lastReport = now;
-        say(`N=${String(n)}: +${(now / 1000).toFixed(1)} s: ${String(createdAt.size)} PodCheckpoints, ${String(readyAt.size)} Ready, ${String(names.filter((x) => goneAt.has(x)).length)} pods of ${node} evicted`);
+        say(
+          `N=${String(n)}: +${(now / 1000).toFixed(1)} s: ${String(createdAt.size)} PodCheckpoints, ${String(readyAt.size)} Ready, ${String(names.filter((x) => goneAt.has(x)).length)} pods of ${node} evicted`,
+        );
       }, 500);
       const r = await tracked.done.finally(() => {
         clearInterval(progress);
@@ -346,8 +348,7 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
     const actions = new Map((await simGet<SimAction[]>(simulator, '/v2/actions')).map((a) => [a.action_id, a]));
 
     // ---- figures
-    const outcomes = (samples: typeof opAfter): Record<string, number> =>
-      Object.fromEntries(pick(samples, 'cedana_operator_evictions_total').map((s) => [s.labels.outcome ?? '', s.value]));
+    const outcomes = (samples: typeof opAfter): Record<string, number> => Object.fromEntries(pick(samples, 'cedana_operator_evictions_total').map((s) => [s.labels.outcome ?? '', s.value]));
     const before = outcomes(opBefore);
     const evictions = Object.fromEntries(Object.entries(outcomes(opAfter)).map(([k, v]) => [k, v - (before[k] ?? 0)]));
     const holdCount = sum(pick(opAfter, 'cedana_operator_eviction_hold_seconds_count')) - sum(pick(opBefore, 'cedana_operator_eviction_hold_seconds_count'));
@@ -390,7 +391,10 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
     const completedOf = new Map(counted.map((x) => [x.pod, x.completed]));
     const afterCheckpoint = podNames.map((p) => (goneAt.get(p) ?? NaN) - (completedOf.get(p) ?? NaN));
     const leftBeforeCheckpoint = podNames.filter((p) => !((goneAt.get(p) ?? NaN) >= (completedOf.get(p) ?? Infinity)));
-    const dtSeconds = podNames.map((p) => deletionTimestamp.get(p)).filter((x): x is string => x !== undefined).map((x) => Date.parse(x) - t0Wall);
+    const dtSeconds = podNames
+      .map((p) => deletionTimestamp.get(p))
+      .filter((x): x is string => x !== undefined)
+      .map((x) => Date.parse(x) - t0Wall);
     // A pod with more than one checkpoint action: when each was accepted, and whether a PodCheckpoint records it.
     const unrecorded = taken.filter((x) => !recordedActions.has(x.id));
     const duplicated = [...new Set(taken.map((x) => x.pod))].filter((p) => taken.filter((x) => x.pod === p).length > 1);
@@ -457,7 +461,9 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
       podCheckpointsFailed: failed.size,
       evictions,
       evictionsHeld: evictions.held ?? 0,
-      evictionsAllowed: Object.entries(evictions).filter(([k]) => k !== 'held').reduce((a, [, v]) => a + v, 0),
+      evictionsAllowed: Object.entries(evictions)
+        .filter(([k]) => k !== 'held')
+        .reduce((a, [, v]) => a + v, 0),
       evictionHoldMetric: { count: holdCount, mean_ms: round(holdCount > 0 ? (holdSum * 1000) / holdCount : NaN) },
       cedanaActionsPerPod: { min: Math.min(...actionsPerPod), max: Math.max(...actionsPerPod), pods: actionsPerPod.length },
       cedanaCheckpointPosts: stats.calls['POST /v2/checkpoint/pod'] ?? 0,
@@ -465,8 +471,14 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
       actionsRecordedByNoPodCheckpoint: unrecorded.length,
       podsWithMoreThanOneAction: duplicated.length,
       duplicateExamples: duplicates,
-      resolution: 'ms since the drain started (kubectl spawned): eviction allowed = the pod\'s deletion seen by this watch; action times from the simulator\'s Date.now() on the same machine (1 ms); deletionTimestamps have 1 s resolution',
-      cpuSecondsDuringDrain: { operator: cpu(cpu0.operator, cpu1.operator), simulator: cpu(cpu0.simulator, cpu1.simulator), kubeApiserver: cpu(cpu0.apiserver, cpu1.apiserver), cores: availableParallelism() },
+      resolution:
+        "ms since the drain started (kubectl spawned): eviction allowed = the pod's deletion seen by this watch; action times from the simulator's Date.now() on the same machine (1 ms); deletionTimestamps have 1 s resolution",
+      cpuSecondsDuringDrain: {
+        operator: cpu(cpu0.operator, cpu1.operator),
+        simulator: cpu(cpu0.simulator, cpu1.simulator),
+        kubeApiserver: cpu(cpu0.apiserver, cpu1.apiserver),
+        cores: availableParallelism(),
+      },
       hostLoadAvg: load.map((x) => round(x, 2)),
       runSeconds: round((performance.now() - started) / 1000),
     };
@@ -488,7 +500,9 @@ async function main(): Promise<void> {
   for (const n of o.ns) {
     const r = await run(o, n, kubectl);
     process.stdout.write(`${JSON.stringify(r)}\n`);
-    say(`N=${String(n)}: drain start to last eviction allowed ${String(r.drainToLastEvictionAllowed_ms)} ms; the simulator took ${String(r.simulatorCheckpoints_ms)} ms for the checkpoints (ratio ${String(r.ratio)}); ${String(r.evictionsHeld)} evictions held`);
+    say(
+      `N=${String(n)}: drain start to last eviction allowed ${String(r.drainToLastEvictionAllowed_ms)} ms; the simulator took ${String(r.simulatorCheckpoints_ms)} ms for the checkpoints (ratio ${String(r.ratio)}); ${String(r.evictionsHeld)} evictions held`,
+    );
   }
 }
 
