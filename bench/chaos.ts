@@ -37,6 +37,7 @@ import { Informer } from '../src/kube/informer.ts';
 import { mapBounded } from '../src/util/concurrency.ts';
 import { repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local-cluster.ts';
 import { spawnOperator, spawnSimulator, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { sleep } from '../src/util/backoff.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'chaos';
@@ -140,7 +141,6 @@ function options(): Options {
 const say = (msg: string): void => {
   process.stderr.write(`chaos: ${msg}\n`);
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
 const ratio = (measured: number, goal: number): number | null => (Number.isFinite(measured) ? (goal === 0 ? (measured === 0 ? 0 : null) : round(measured / goal, 2)) : null);

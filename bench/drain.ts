@@ -40,7 +40,8 @@ import { mapBounded } from '../src/util/concurrency.ts';
 import { clusterScript, repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local-cluster.ts';
 import { createLocalEvictionWebhook, freeLoopbackPort } from '../src/dev/local-webhook.ts';
 import { pick, scrape, sum } from './prometheus.ts';
-import { cpuSecondsOf, runTracked, spawnOperator, spawnSimulator, type Child, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { cpuSecondsOf, runTracked, spawnOperator, spawnSimulator, waitUntil, type Child, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { sleep } from '../src/util/backoff.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'bench';
@@ -117,27 +118,11 @@ function options(): Options {
 const say = (msg: string): void => {
   process.stderr.write(`bench: ${msg}\n`);
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
 function summary(values: number[]): { p50_ms: number; max_ms: number; min_ms: number } {
   const s = [...values].sort((a, b) => a - b);
   return { min_ms: round(s[0] ?? NaN), p50_ms: round(percentile(s, 0.5)), max_ms: round(s.at(-1) ?? NaN) };
-}
-
-async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
-    await sleep(intervalMs);
-  }
 }
 
 interface SimStats {

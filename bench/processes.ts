@@ -3,6 +3,7 @@
 // their addresses read from what they print, their CPU and memory read from /proc/<pid>, and each
 // stopped by its own pid when the benchmark ends: normally (SIGTERM, then SIGKILL after a grace),
 // on an error, on SIGINT/SIGTERM and on exit (SIGKILL). Nothing they start outlives the benchmark.
+import { sleep } from '../src/util/backoff.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -222,5 +223,21 @@ export async function hostBusySeconds(): Promise<number | undefined> {
     return Number.isFinite(busy) ? busy / 100 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Polls fn until it returns a value, or fails after timeoutMs naming what it waited for (and the last error). */
+export async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+    await sleep(intervalMs);
   }
 }

@@ -24,7 +24,8 @@ import { reuseConnections } from '../src/kube/clients.ts';
 import { mapBounded } from '../src/util/concurrency.ts';
 import { repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local-cluster.ts';
 import { parseMetrics, pick, sum } from './prometheus.ts';
-import { cpuSecondsOf, memoryOf, spawnOperator, spawnSimulator, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { cpuSecondsOf, memoryOf, spawnOperator, spawnSimulator, waitUntil, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { sleep } from '../src/util/backoff.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'scale';
@@ -112,24 +113,8 @@ function options(): Options {
 const say = (msg: string): void => {
   process.stderr.write(`bench: ${msg}\n`);
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const seconds = (sinceMs: number): number => round((performance.now() - sinceMs) / 1000, 2);
-
-async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 const nodeName = (j: number): string => `ip-10-0-${String(Math.floor(j / 250))}-${String(j % 250)}.ec2.internal`;

@@ -29,7 +29,8 @@ import { PROGRESSION } from '../src/simulator/lifecycle.ts';
 import { mapBounded } from '../src/util/concurrency.ts';
 import { repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local-cluster.ts';
 import { apiserverRequestsBetween, meanMsBetween, pick, scrape, scrapeApiserver, sum, type Sample } from './prometheus.ts';
-import { cpuSecondsOf, hostBusySeconds, spawnOperator, spawnSimulator, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { cpuSecondsOf, hostBusySeconds, spawnOperator, spawnSimulator, waitUntil, type OperatorProcess, type SimulatorProcess } from './processes.ts';
+import { sleep } from '../src/util/backoff.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'bench';
@@ -102,7 +103,6 @@ function options(): Options {
 const say = (msg: string): void => {
   process.stderr.write(`bench: ${msg}\n`);
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** Nearest-rank percentile of a sorted list. */
@@ -111,21 +111,6 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, M
 function summary(values: number[]): { p50_ms: number; p99_ms: number; total_ms: number } {
   const s = [...values].sort((a, b) => a - b);
   return { p50_ms: round(percentile(s, 0.5)), p99_ms: round(percentile(s, 0.99)), total_ms: round(s.at(-1) ?? NaN) };
-}
-
-async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
-    await sleep(intervalMs);
-  }
 }
 
 /**
