@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pod } from '../../src/api/pod.ts';
 import { BAD_NAMES, BAD_SELECTORS, GOOD_NAMES, GOOD_SELECTORS } from '../unit/api/name-cases.ts';
-import { apiError, createTestNamespace, type TestNamespace } from './harness/cluster.ts';
+import { createTestNamespace, refusal, type TestNamespace } from './harness/cluster.ts';
 import { api, createCr, getCr } from './harness/stack.ts';
 
 const SUBDOMAIN = "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters";
@@ -18,18 +18,6 @@ describe('admission: names and selectors in our CRDs', () => {
   afterAll(async () => {
     await ns.cleanup();
   });
-
-  /** The apiserver's 422 message for a create that must fail. */
-  const refusal = async (fn: () => Promise<unknown>): Promise<string> => {
-    try {
-      await fn();
-    } catch (err) {
-      const e = apiError(err);
-      expect(e?.code).toBe(422);
-      return e?.message ?? String(err);
-    }
-    throw new Error('the apiserver accepted an invalid object');
-  };
 
   let n = 0;
   const uniqueName = (prefix: string): string => `${prefix}-${String(n++)}`;

@@ -4,7 +4,7 @@ import { setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
-import { apiError, createTestNamespace, waitFor, type TestNamespace } from './harness/cluster.ts';
+import { apiError, createTestNamespace, refusal, waitFor, type TestNamespace } from './harness/cluster.ts';
 import { api, createCr, createPod, eventsFor, getCr, startInProcessOperator, startTestSimulator, waitForPhase } from './harness/stack.ts';
 
 const CK = 'podcheckpoints';
@@ -171,15 +171,6 @@ describe('apiserver validation of our CRDs', () => {
   afterAll(async () => {
     await ns.cleanup();
   });
-
-  const refusal = async (fn: () => Promise<unknown>): Promise<string> => {
-    try {
-      await fn();
-    } catch (err) {
-      return apiError(err)?.message ?? String(err);
-    }
-    throw new Error('the apiserver accepted an invalid object');
-  };
 
   it('refuses a PodRestore with both or neither of checkpointRef and actionId (CEL)', async () => {
     const both = await refusal(() => createCr(ns.name, RS, 'PodRestore', 'both', { checkpointRef: { name: 'x' }, actionId: '3f6c1f4e-8d2b-4c47-9a55-2f0e6f1b7c21' }));

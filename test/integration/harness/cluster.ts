@@ -50,6 +50,18 @@ export function apiError(err: unknown): { code: number; message: string } | unde
   return { code: err.code, message };
 }
 
+/** The apiserver's message refusing a create that must fail validation (422 Unprocessable Entity). */
+export async function refusal(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    const e = apiError(err);
+    if (e?.code !== 422) throw new Error(`expected the apiserver to refuse with 422, got ${e ? String(e.code) : String(err)}`);
+    return e.message;
+  }
+  throw new Error('the apiserver accepted an invalid object');
+}
+
 export function isNotFound(err: unknown): boolean {
   return apiError(err)?.code === 404;
 }
