@@ -1,28 +1,16 @@
 // Cedana's own pod labels and pod-level disruption signals, against a real control plane.
-import { randomBytes } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { createTestNamespace, waitFor, type TestNamespace } from './harness/cluster.ts';
-import { api, createCr, eventsFor, startInProcessOperator, startTestSimulator } from './harness/stack.ts';
+import { api, createCr, eventsFor, startInProcessOperator, startTestSimulator, createKwokNode, podOnNode } from './harness/stack.ts';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 type Obj = { metadata: { name: string; labels?: Record<string, string>; ownerReferences?: { name: string }[] }; spec: Record<string, unknown>; status?: { phase?: string } };
 
-async function createNode(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await api().core.createNode({ body: { metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok-labels' } } } });
-  await waitFor(async () => (await api().core.readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), { what: `node ${name} Ready`, timeoutMs: 60_000 });
-  return name;
-}
-async function podOn(namespace: string, name: string, node: string, labels: Record<string, string>): Promise<string> {
-  const pod = await api().core.createNamespacedPod({
-    namespace,
-    body: { metadata: { name, labels }, spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: 'registry.invalid/app:1' }] } },
-  });
-  return pod.metadata?.uid ?? '';
-}
+const createNode = createKwokNode;
+const podOn = podOnNode;
 const list = async (namespace: string, plural: string): Promise<Obj[]> =>
   ((await api().custom.listNamespacedCustomObject({ group: 'cedana.ai', version: 'v1alpha1', namespace, plural })) as { items: Obj[] }).items;
 const ofPod = (objs: Obj[], uid: string): Obj[] => objs.filter((o) => o.metadata.labels?.['cedana.ai/pod-uid'] === uid);
