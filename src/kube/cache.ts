@@ -34,10 +34,21 @@ export interface Store<K extends string, T> {
   byIndex(index: Index<K, T>, value: string): T[];
 }
 
+/**
+ * The keys under one index value: most values (a pod's uid, its node with few pods) name one object,
+ * so one key is kept as itself and a Set only from the second on (a Set per value was 6 MiB of
+ * 10,000 pods' indexes).
+ */
+type Keys = string | Set<string>;
+interface IndexEntry<K extends string, T> {
+  index: Index<K, T>;
+  entries: Map<string, Keys>;
+}
+
 export class Cache<K extends string, T extends Keyed> implements Store<K, T> {
   readonly kind: K;
   private readonly objects = new Map<string, T>();
-  private readonly indexes = new Map<string, { index: Index<K, T>; entries: Map<string, Set<string>> }>();
+  private readonly indexes = new Map<string, IndexEntry<K, T>>();
 
   constructor(kind: Kind<K, T> | K) {
     this.kind = typeof kind === 'string' ? kind : kind.kind;
@@ -50,7 +61,7 @@ export class Cache<K extends string, T extends Keyed> implements Store<K, T> {
       if (known.index !== index) throw new Error(`two different ${this.kind} indexes are named ${index.name}`);
       return;
     }
-    const entry = { index, entries: new Map<string, Set<string>>() };
+    const entry: IndexEntry<K, T> = { index, entries: new Map() };
     this.indexes.set(index.name, entry);
     for (const [key, obj] of this.objects) this.indexInto(entry, key, obj);
   }
@@ -71,7 +82,11 @@ export class Cache<K extends string, T extends Keyed> implements Store<K, T> {
     const entry = this.indexes.get(index.name);
     if (!entry) throw new Error(`index ${index.name} of ${this.kind} was never registered`);
     const keys = entry.entries.get(value);
-    if (!keys) return [];
+    if (keys === undefined) return [];
+    if (typeof keys === 'string') {
+      const obj = this.objects.get(keys);
+      return obj ? [obj] : [];
+    }
     return [...keys].flatMap((k) => {
       const obj = this.objects.get(k);
       return obj ? [obj] : [];
@@ -100,11 +115,12 @@ export class Cache<K extends string, T extends Keyed> implements Store<K, T> {
     return this.objects.keys();
   }
 
-  private indexInto(entry: { index: Index<K, T>; entries: Map<string, Set<string>> }, key: string, obj: T): void {
+  private indexInto(entry: IndexEntry<K, T>, key: string, obj: T): void {
     for (const value of entry.index.values(obj)) {
-      const keys = entry.entries.get(value) ?? new Set<string>();
-      keys.add(key);
-      entry.entries.set(value, keys);
+      const keys = entry.entries.get(value);
+      if (keys === undefined || keys === key) entry.entries.set(value, key);
+      else if (typeof keys === 'string') entry.entries.set(value, new Set([keys, key]));
+      else keys.add(key);
     }
   }
 
@@ -112,8 +128,11 @@ export class Cache<K extends string, T extends Keyed> implements Store<K, T> {
     for (const { index, entries } of this.indexes.values()) {
       for (const value of index.values(obj)) {
         const keys = entries.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) entries.delete(value);
+        if (keys === key) entries.delete(value);
+        else if (typeof keys === 'object') {
+          keys.delete(key);
+          if (keys.size === 1) entries.set(value, keys.values().next().value as string);
+        }
       }
     }
   }
