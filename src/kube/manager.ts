@@ -8,7 +8,7 @@
 // as soon as the caches it uses have synced, and every cached object is replayed through the
 // controller's own trigger mappings (an "add" each), so work a predecessor left half done gets
 // one look. There is no second list of rules.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './access.ts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { startHttpServer } from '../server/http-server.ts';
@@ -30,7 +30,7 @@ export interface Runnable {
 }
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  access: KubeAccess;
   /** Namespaces to watch; empty: the whole cluster. */
   namespaces: readonly string[];
   logger: Logger;
@@ -162,7 +162,7 @@ export class Manager {
           new Informer<K, T>({
             kind,
             namespace,
-            kubeConfig: this.o.kubeConfig,
+            access: this.o.access,
             logger: this.log.child({ informer: kind.plural, namespace: namespace ?? '*' }),
             onWatchState: (state) => {
               this.metrics.watchStates.inc({ informer: kind.plural, state });
@@ -248,7 +248,7 @@ export class Manager {
       try {
         while (!this.stopped.signal.aborted) {
           try {
-            await getJson(this.o.kubeConfig, '/version', {}, AbortSignal.any([this.stopped.signal, AbortSignal.timeout(2_000)]));
+            await getJson(this.o.access, '/version', {}, AbortSignal.any([this.stopped.signal, AbortSignal.timeout(2_000)]));
             for (const c of this.controllers) c.controller.retryFailedNow();
             return;
           } catch {
@@ -272,7 +272,7 @@ export class RunningManager {
   /** Resolves when this replica stops leading (lost lease) or stop() was called. */
   readonly done: Promise<'stopped' | 'lost-leadership'>;
   private leading = false;
-  private stopping = false;
+  private stopping: Promise<void> | undefined;
   private readonly wakeOnStop: (() => void)[] = [];
   private requestStop: () => void = () => undefined;
   /** Resolves when stop() is called. */
@@ -303,12 +303,12 @@ export class RunningManager {
 
   /** A method, not the field: the field changes while lead() awaits. */
   private isStopping(): boolean {
-    return this.stopping;
+    return this.stopping !== undefined;
   }
 
   private async lead(): Promise<'stopped' | 'lost-leadership'> {
     if (this.elector && !(await this.elector.acquire())) return 'stopped';
-    if (this.stopping) return 'stopped';
+    if (this.isStopping()) return 'stopped';
     this.leading = true;
     this.mgr.metrics.leader.set(1);
     for (const r of this.runnables.filter((r) => r.needLeaderElection)) await r.start();
@@ -331,10 +331,16 @@ export class RunningManager {
     return this.isStopping() ? 'stopped' : 'lost-leadership';
   }
 
-  /** Controllers finish in-flight work, then leader runnables stop, the Lease is released, then the rest. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
+  /**
+   * Controllers finish in-flight work, then leader runnables stop, the Lease is released, then the
+   * rest. Every call waits for the same shutdown (a signal handler and the main flow may both ask).
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     this.requestStop();
     this.mgr.stopped.abort();
     const log = this.mgr.log;
