@@ -38,6 +38,7 @@ import { mapBounded } from '../src/util/concurrency.ts';
 import { repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local-cluster.ts';
 import { spawnOperator, spawnSimulator, type OperatorProcess, type SimulatorProcess } from './processes.ts';
 import { sleep } from '../src/util/backoff.ts';
+import { accessFromKubeConfig } from '../src/kube/access.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'chaos';
@@ -236,7 +237,7 @@ async function run(o: Options): Promise<Record<string, unknown>> {
     const seen = new Map<string, Seen>();
     let outageEndedAt: number | undefined = undefined; // set once it answers again; the watch reads it
     let firstOperatorWriteAfterOutage: number | undefined;
-    watch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, kubeConfig: kc, logger: pino({ level: 'silent' }), backoff: { baseMs: 100, maxMs: 500 } });
+    watch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, access: accessFromKubeConfig(kc), logger: pino({ level: 'silent' }), backoff: { baseMs: 100, maxMs: 500 } });
     watch.onEvent((e) => {
       if (e.type === 'delete') return;
       const at = Date.now();

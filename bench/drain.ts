@@ -42,6 +42,7 @@ import { createLocalEvictionWebhook, freeLoopbackPort } from '../src/dev/local-w
 import { pick, scrape, sum } from './prometheus.ts';
 import { cpuSecondsOf, runTracked, spawnOperator, spawnSimulator, waitUntil, type Child, type OperatorProcess, type SimulatorProcess } from './processes.ts';
 import { sleep } from '../src/util/backoff.ts';
+import { accessFromKubeConfig } from '../src/kube/access.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'bench';
@@ -211,7 +212,7 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
     let t0Wall = Number.NaN;
     const goneAt = new Map<string, number>(); // pod name → ms since t0
     const deletionTimestamp = new Map<string, string>();
-    podWatch = new Informer({ kind: Pods, namespace: NAMESPACE, kubeConfig: kc, logger: pino({ level: 'silent' }) });
+    podWatch = new Informer({ kind: Pods, namespace: NAMESPACE, access: accessFromKubeConfig(kc), logger: pino({ level: 'silent' }) });
     podWatch.onEvent((e) => {
       if (!uids.has(e.obj.metadata.uid ?? '')) return; // restored pods are new pods
       const name = e.obj.metadata.name;
@@ -224,7 +225,7 @@ async function run(o: Options, n: number, kubectl: string): Promise<Record<strin
     const failed = new Map<string, string>();
     const checkpointNames = new Map<string, Set<string>>(); // pod name → its PodCheckpoints
     const recordedActions = new Set<string>(); // action ids some PodCheckpoint records
-    ckptWatch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, kubeConfig: kc, logger: pino({ level: 'silent' }) });
+    ckptWatch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, access: accessFromKubeConfig(kc), logger: pino({ level: 'silent' }) });
     ckptWatch.onEvent((e) => {
       if (e.type === 'delete') return;
       const pod = e.obj.spec.podName;

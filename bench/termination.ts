@@ -31,6 +31,7 @@ import { repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local
 import { apiserverRequestsBetween, meanMsBetween, pick, scrape, scrapeApiserver, sum, type Sample } from './prometheus.ts';
 import { cpuSecondsOf, hostBusySeconds, spawnOperator, spawnSimulator, waitUntil, type OperatorProcess, type SimulatorProcess } from './processes.ts';
 import { sleep } from '../src/util/backoff.ts';
+import { accessFromKubeConfig } from '../src/kube/access.ts';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'bench';
@@ -194,7 +195,7 @@ async function run(o: Options, n: number): Promise<Record<string, unknown>> {
     // ---- our own watch of the PodCheckpoints (in this process): when each is created, written, Ready
     let t0 = Number.NaN;
     const timelines = new Map<string, Timeline>();
-    watch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, kubeConfig: kc, logger: pino({ level: 'silent' }) });
+    watch = new Informer({ kind: PodCheckpoints, namespace: NAMESPACE, access: accessFromKubeConfig(kc), logger: pino({ level: 'silent' }) });
     watch.onEvent((e) => {
       if (e.type === 'delete') return;
       const at = performance.now() - t0;

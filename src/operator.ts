@@ -1,15 +1,15 @@
 // The operator: a manager (caches, leader election, health) and the list of controllers handed to
 // it. What triggers each controller is declared in its own file, next to its reconciler.
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { CedanaClient } from './cedana/client.ts';
 import type { Config } from './config/config.ts';
 import { CheckpointPolicies } from './api/kinds.ts';
-import { makeClients } from './kube/clients.ts';
+import type { KubeAccess } from './kube/access.ts';
+import { KubeClient } from './kube/client.ts';
 import { CustomObjects } from './kube/custom-objects.ts';
 import { EventRecorder } from './kube/events.ts';
-import { LeaderElector } from './kube/leader-election.ts';
+import { LeaderElector, LeaseApi } from './kube/leader-election.ts';
 import { Manager, type RunningManager } from './kube/manager.ts';
 import { cedanaProbe, checkToken } from './runnables/cedana.ts';
 import { evictionWebhook } from './runnables/eviction-webhook.ts';
@@ -45,9 +45,9 @@ const CONTROLLERS = [
   setupPodProtectionController,
 ];
 
-export async function startOperator(config: Config, kc: KubeConfig, log: Logger): Promise<RunningOperator> {
+export async function startOperator(config: Config, access: KubeAccess, log: Logger): Promise<RunningOperator> {
   const metrics = createMetrics();
-  const clients = makeClients(kc);
+  const kube = new KubeClient(access);
   const cedana = new CedanaClient({
     baseUrl: config.cedanaUrl,
     token: config.cedanaToken,
@@ -60,40 +60,51 @@ export async function startOperator(config: Config, kc: KubeConfig, log: Logger)
     },
   });
   const mgr = new Manager({
-    kubeConfig: kc,
+    access,
     namespaces: config.namespaces,
     logger: log,
     metrics,
     workers: config.workers,
     httpBindAddress: config.httpBindAddress,
-    leaderElector: config.leaderElect ? new LeaderElector({ api: clients.coordination, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, logger: log }) : undefined,
+    leaderElector: config.leaderElect ? new LeaderElector({ api: new LeaseApi(kube), namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, logger: log }) : undefined,
   });
   const ctx: OperatorContext = {
     cedana,
     actions: new ActionDirectory(cedana),
-    core: clients.core,
-    objects: new CustomObjects(clients.custom),
-    events: new EventRecorder(clients.core, log, config.identity),
+    kube,
+    objects: new CustomObjects(kube),
+    events: new EventRecorder(kube, log, config.identity),
     metrics,
     protection: new Protection(mgr.index(CheckpointPolicies, policiesByNamespace), config.minHeartbeatInterval, config.cedanaLabels === 'honour'),
     config,
   };
   for (const setup of CONTROLLERS) setup(mgr, ctx);
   mgr.add(cedanaProbe(cedana, metrics, log, mgr));
-  if (config.webhook) mgr.add(evictionWebhook(mgr, ctx, kc, log));
+  if (config.webhook) mgr.add(evictionWebhook(mgr, ctx, kube, log));
 
   await checkToken(cedana, log);
 
   const running: RunningManager = await mgr.start();
-  log.info({ http: running.httpUrl, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', cedana: cedana.baseUrl, clusterId: config.clusterId }, 'operator started');
+  log.info(
+    {
+      apiserver: access.server,
+      credentials: access.source,
+      http: running.httpUrl,
+      namespaces: config.namespaces.length > 0 ? config.namespaces : 'all',
+      cedana: cedana.baseUrl,
+      clusterId: config.clusterId,
+    },
+    'operator started',
+  );
+  let stopped: Promise<void> | undefined;
   return {
     httpUrl: running.httpUrl,
     metrics,
     done: running.done,
     isLeader: () => running.isLeader(),
-    async stop() {
-      await running.stop();
-      await cedana.close();
+    stop() {
+      stopped ??= running.stop().then(() => cedana.close());
+      return stopped;
     },
   };
 }

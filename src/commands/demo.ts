@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ConfigSchema } from '../config/config.ts';
+import { loadKubeAccess } from '../kube/access.ts';
 import { applyManifestDir, waitForCrdsEstablished } from '../kube/apply.ts';
 import { createLogger } from '../log.ts';
 import { startOperator } from '../operator.ts';
@@ -93,7 +94,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
         webhookConfigName: 'cedana-operator-demo',
         evictionHoldMax: 60_000,
       }),
-      kc,
+      loadKubeAccess(kubeconfig),
       log.child({ component: 'operator' }),
     );
     cleanups.push(() => operator.stop());

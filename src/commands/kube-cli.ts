@@ -9,6 +9,7 @@ import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernet
 import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { GROUP, VERSION } from '../api/meta.ts';
+import { accessFromKubeConfig } from '../kube/access.ts';
 import { KubeHttpError, streamWatch } from '../kube/http.ts';
 
 /** A failure the user can act on: one line on stderr and a non-zero exit (2 for usage errors). */
@@ -317,7 +318,7 @@ export async function follow<T>(o: FollowOptions<T>): Promise<{ last: T | undefi
     const ended = new AbortController();
     try {
       await streamWatch(
-        o.target.kc,
+        accessFromKubeConfig(o.target.kc),
         crPath(o.target.namespace, o.plural),
         { fieldSelector: `metadata.name=${o.name}`, ...(rv ? { resourceVersion: rv } : {}), timeoutSeconds: '60' },
         AbortSignal.any([signal, ended.signal]),

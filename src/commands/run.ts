@@ -1,7 +1,7 @@
 // `cedana-operator run`: load and check the configuration, run until SIGTERM/SIGINT, then stop
 // gracefully. Losing leadership exits non-zero so that Kubernetes restarts the pod as a standby.
 import { ConfigError, RUN_HELP, loadConfig } from '../config/config.ts';
-import { loadKubeConfig } from '../kube/clients.ts';
+import { KubeConfigError, loadKubeAccess } from '../kube/access.ts';
 import { createLogger } from '../log.ts';
 import { StartupError, startOperator } from '../operator.ts';
 
@@ -21,11 +21,22 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const kc = loadKubeConfig(config.kubeconfig);
+  let access;
+  try {
+    access = loadKubeAccess(config.kubeconfig);
+  } catch (err) {
+    if (err instanceof KubeConfigError) {
+      log.fatal(err.message);
+      process.stderr.write(`cedana-operator: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   let operator;
   try {
-    operator = await startOperator(config, kc, log);
+    operator = await startOperator(config, access, log);
   } catch (err) {
+    await access.close();
     if (err instanceof StartupError) {
       log.fatal(err.message);
       process.stderr.write(`cedana-operator: ${err.message}\n`);
@@ -40,10 +51,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   const outcome = await operator.done;
-  if (outcome === 'lost-leadership') {
-    await operator.stop();
-    return 1;
-  }
   await operator.stop();
-  return 0;
+  await access.close();
+  return outcome === 'lost-leadership' ? 1 : 0;
 }

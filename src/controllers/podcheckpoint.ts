@@ -13,7 +13,8 @@ import { isPodCheckpointAction } from '../cedana/actions.ts';
 import { CedanaApiError } from '../cedana/errors.ts';
 import { CHECKPOINT_FINALIZER, PodCheckpoint, isJsonObjectString, type PodCheckpointStatus } from '../api/podcheckpoint.ts';
 import { defineIndex } from '../kube/cache.ts';
-import { statusCodeOf } from '../kube/clients.ts';
+import { paths } from '../kube/client.ts';
+import { statusCodeOf } from '../kube/errors.ts';
 import { condition, findCondition, type ConditionInput } from '../kube/conditions.ts';
 import type { ReconcileContext, ReconcileResult } from '../kube/controller.ts';
 import { withRetryCap } from '../kube/workqueue.ts';
@@ -121,7 +122,7 @@ export class PodCheckpointReconciler {
     }
     let uploadPending = false;
     if (findCondition(pc.status?.conditions, C.SpecUploaded)?.status !== 'True') {
-      const uploaded = await this.upload(pc, await this.readPod(pc), log, signal);
+      const uploaded = await this.upload(pc, await this.readPod(pc, signal), log, signal);
       staged ||= uploaded.pc !== pc;
       pc = uploaded.pc;
       uploadPending = uploaded.pending;
@@ -180,7 +181,7 @@ export class PodCheckpointReconciler {
     if (wait > 0) return { waitMs: wait };
     let pod: Pod | undefined;
     try {
-      pod = await this.findPod(pc);
+      pod = await this.findPod(pc, signal);
     } catch (err) {
       if (!(err instanceof NotAPod)) throw err;
       await this.lifecycle.fail(pc, R.InvalidSpec, err.message, log);
@@ -327,7 +328,7 @@ export class PodCheckpointReconciler {
   /** A Ready checkpoint whose upload was still pending: retry it while the pod is there. */
   private async finishUpload(pc: PodCheckpoint, log: Logger, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     if (findCondition(pc.status?.conditions, C.SpecUploaded)?.reason !== 'UploadPending') return undefined;
-    const uploaded = await this.upload(pc, await this.readPod(pc), log, signal);
+    const uploaded = await this.upload(pc, await this.readPod(pc, signal), log, signal);
     if (uploaded.pc !== pc) await this.write(uploaded.pc, {}, []);
     return uploaded.pending ? { requeueAfterMs: this.ctx.config.pollIntervalMax } : undefined;
   }
@@ -375,17 +376,17 @@ export class PodCheckpointReconciler {
   }
 
   /** The pod from the (compact) cache, or from the apiserver: the pod watch may lag a pod created a moment ago. */
-  private async findPod(pc: PodCheckpoint): Promise<Pod | undefined> {
+  private async findPod(pc: PodCheckpoint, signal: AbortSignal): Promise<Pod | undefined> {
     const cached = this.pods.get(`${pc.metadata.namespace ?? 'default'}/${pc.spec.podName}`);
-    return cached ?? this.readPod(pc);
+    return cached ?? this.readPod(pc, signal);
   }
 
   /** The whole pod, from the apiserver: the cache keeps only what the controllers read, Cedana needs the spec. */
-  private async readPod(pc: PodCheckpoint): Promise<Pod | undefined> {
+  private async readPod(pc: PodCheckpoint, signal: AbortSignal): Promise<Pod | undefined> {
     const namespace = pc.metadata.namespace ?? 'default';
     let raw: unknown;
     try {
-      raw = await this.ctx.core.readNamespacedPod({ name: pc.spec.podName, namespace });
+      raw = await this.ctx.kube.get(paths.pod(namespace, pc.spec.podName), signal);
     } catch (err) {
       if (statusCodeOf(err) === 404) return undefined;
       throw err;

@@ -1,7 +1,7 @@
 // What both reconcilers share: optimistic status writes, Cedana error triage, poll pacing.
 import { CedanaApiError } from '../cedana/errors.ts';
 import type { Condition } from '../api/meta.ts';
-import { statusCodeOf } from '../kube/clients.ts';
+import { statusCodeOf } from '../kube/errors.ts';
 import { setCondition, type ConditionInput } from '../kube/conditions.ts';
 import { ConflictError } from '../kube/conflict.ts';
 import type { CustomObjects } from '../kube/custom-objects.ts';

@@ -1,11 +1,12 @@
 // Writes to our custom resources: status through the status subresource (merge patch), metadata
 // (finalizers) with optimistic concurrency, create and delete.
-import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/meta.ts';
-import { statusCodeOf } from './clients.ts';
+import { paths, type KubeClient } from './client.ts';
+import { statusCodeOf } from './errors.ts';
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const FIELD_MANAGER = 'cedana-operator';
+export { FIELD_MANAGER } from './client.ts';
+
+const path = (plural: string, namespace: string, name?: string, subresource?: string): string => paths.custom(GROUP, VERSION, plural, namespace, name, subresource);
 
 export interface Ref {
   plural: string;
@@ -14,9 +15,9 @@ export interface Ref {
 }
 
 export class CustomObjects {
-  private readonly api: CustomObjectsApi;
-  constructor(api: CustomObjectsApi) {
-    this.api = api;
+  private readonly kube: KubeClient;
+  constructor(kube: KubeClient) {
+    this.kube = kube;
   }
 
   /**
@@ -25,27 +26,27 @@ export class CustomObjects {
    */
   async patchStatus(ref: Ref, status: Record<string, unknown>, resourceVersion?: string): Promise<unknown> {
     const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
-    return this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, ...ref, body, fieldManager: FIELD_MANAGER }, mergePatch);
+    return this.kube.mergePatch(path(ref.plural, ref.namespace, ref.name, 'status'), body);
   }
 
   /** Replaces the finalizer list, guarded by resourceVersion: a concurrent change fails with 409 and requeues. */
   async setFinalizers(ref: Ref, finalizers: string[], resourceVersion: string | undefined): Promise<unknown> {
     const metadata = { finalizers, ...(resourceVersion ? { resourceVersion } : {}) };
-    return this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch);
+    return this.kube.mergePatch(path(ref.plural, ref.namespace, ref.name), { metadata });
   }
 
   async get(plural: string, namespace: string, name: string): Promise<unknown> {
-    return this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, name });
+    return this.kube.get(path(plural, namespace, name));
   }
 
   /** Merges annotations into the object, guarded by resourceVersion: a concurrent change fails with 409. */
   async annotate(ref: Ref, annotations: Record<string, string>, resourceVersion: string | undefined): Promise<unknown> {
     const metadata = { annotations, ...(resourceVersion ? { resourceVersion } : {}) };
-    return this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch);
+    return this.kube.mergePatch(path(ref.plural, ref.namespace, ref.name), { metadata });
   }
 
   async create(plural: string, namespace: string, body: object): Promise<unknown> {
-    return this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, body, fieldManager: FIELD_MANAGER });
+    return this.kube.create(path(plural, namespace), body);
   }
 
   /** Creates unless an object of that name exists: names chosen deterministically make this idempotent. */
@@ -62,7 +63,7 @@ export class CustomObjects {
   /** Deletes; already gone is success. */
   async delete(ref: Ref): Promise<void> {
     try {
-      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, ...ref });
+      await this.kube.delete(path(ref.plural, ref.namespace, ref.name));
     } catch (err) {
       if (statusCodeOf(err) !== 404) throw err;
     }

@@ -1,7 +1,7 @@
 // Kubernetes Events for what the operator did to an object, so `kubectl describe` tells the story.
-import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
+import { paths, type KubeClient } from './client.ts';
 
 export interface EventTarget {
   apiVersion: string;
@@ -12,11 +12,11 @@ export interface EventTarget {
 export type EventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
-  private readonly core: CoreV1Api;
+  private readonly kube: KubeClient;
   private readonly log: Logger;
   private readonly instance: string;
-  constructor(core: CoreV1Api, log: Logger, instance: string) {
-    this.core = core;
+  constructor(kube: KubeClient, log: Logger, instance: string) {
+    this.kube = kube;
     this.log = log;
     this.instance = instance;
   }
@@ -25,29 +25,26 @@ export class EventRecorder {
   record(target: EventTarget, type: EventType, reason: string, message: string): void {
     const namespace = target.metadata.namespace ?? 'default';
     const now = new Date();
-    this.core
-      .createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name: `${target.metadata.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
-          involvedObject: {
-            apiVersion: target.apiVersion,
-            kind: target.kind,
-            name: target.metadata.name,
-            namespace,
-            ...(target.metadata.uid ? { uid: target.metadata.uid } : {}),
-            ...(target.metadata.resourceVersion ? { resourceVersion: target.metadata.resourceVersion } : {}),
-          },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component: 'cedana-operator' },
-          reportingComponent: 'cedana.ai/cedana-operator',
-          reportingInstance: this.instance,
+    this.kube
+      .create(paths.events(namespace), {
+        metadata: { name: `${target.metadata.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
+        involvedObject: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          name: target.metadata.name,
+          namespace,
+          ...(target.metadata.uid ? { uid: target.metadata.uid } : {}),
+          ...(target.metadata.resourceVersion ? { resourceVersion: target.metadata.resourceVersion } : {}),
         },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        count: 1,
+        firstTimestamp: now.toISOString(),
+        lastTimestamp: now.toISOString(),
+        source: { component: 'cedana-operator' },
+        reportingComponent: 'cedana.ai/cedana-operator',
+        reportingInstance: this.instance,
       })
       .catch((err: unknown) => {
         this.log.warn({ err, kind: target.kind, namespace, name: target.metadata.name, reason }, 'could not record event');

@@ -5,7 +5,7 @@
 // Why by hand: client-node's informer stops on any error but 410 and has no watchdog (STYLE.md);
 // this one restarts itself from one place, with a capped backoff, so it resumes promptly after an
 // apiserver outage.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './access.ts';
 import type { Logger } from 'pino';
 import { exponentialDelay, jittered, sleep, type BackoffPolicy } from '../util/backoff.ts';
 import { Cache, type Index, type Kind, type Store } from './cache.ts';
@@ -28,7 +28,7 @@ export interface InformerOptions<K extends string, T extends Keyed> {
   kind: Kind<K, T>;
   /** One namespace, or undefined for the whole cluster. */
   namespace?: string | undefined;
-  kubeConfig: KubeConfig;
+  access: KubeAccess;
   labelSelector?: string;
   /** Server-side watch timeout; the watch is renewed from the last resourceVersion after it. */
   watchTimeoutSeconds?: number;
@@ -173,7 +173,7 @@ export class Informer<K extends string, T extends Keyed> implements Store<K, T> 
     const query: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
     if (continueToken) query.continue = continueToken;
     if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
-    return await getList(this.opts.kubeConfig, this.path, query, this.stopped.signal, onItem);
+    return await getList(this.opts.access, this.path, query, this.stopped.signal, onItem);
   }
 
   /** One watch stream, until it closes (resolve), fails (reject) or goes silent (watchdog: resolve). */
@@ -201,7 +201,7 @@ export class Informer<K extends string, T extends Keyed> implements Store<K, T> 
     try {
       pet();
       this.opts.onWatchState?.('watching');
-      await streamWatch(this.opts.kubeConfig, this.path, query, stream.signal, (type, raw) => {
+      await streamWatch(this.opts.access, this.path, query, stream.signal, (type, raw) => {
         pet();
         this.onWatchEvent(type, raw);
       });

@@ -2,13 +2,44 @@
 // or its holder stopped renewing (measured on our own clock, so clock skew cannot steal it), renew
 // every retry period, and give up leadership when a renewal has not succeeded within the renew
 // deadline. Releasing on shutdown hands over at once instead of after a lease duration.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { statusCodeOf } from './clients.ts';
+import { z } from 'zod';
 import { sleep } from '../util/backoff.ts';
+import { paths, type KubeClient } from './client.ts';
+import { statusCodeOf } from './errors.ts';
+
+const LeaseSpec = z.looseObject({
+  holderIdentity: z.string().nullish(),
+  leaseDurationSeconds: z.number().int().nullish(),
+  acquireTime: z.string().nullish(),
+  renewTime: z.string().nullish(),
+  leaseTransitions: z.number().int().nullish(),
+});
+const Lease = z.looseObject({ metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string().optional() }), spec: LeaseSpec.nullish() });
+type Lease = z.infer<typeof Lease>;
+
+/** A MicroTime as the apiserver parses it: RFC 3339 with exactly six fractional digits. */
+const microTime = (): string => new Date().toISOString().replace('Z', '000Z');
+
+/** The Lease calls of leader election. */
+export class LeaseApi {
+  private readonly kube: KubeClient;
+  constructor(kube: KubeClient) {
+    this.kube = kube;
+  }
+  async read(namespace: string, name: string): Promise<Lease> {
+    return Lease.parse(await this.kube.get(paths.lease(namespace, name)));
+  }
+  async create(namespace: string, body: object): Promise<void> {
+    await this.kube.create(paths.leases(namespace), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body });
+  }
+  async replace(namespace: string, name: string, body: Lease): Promise<void> {
+    await this.kube.replace(paths.lease(namespace, name), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body });
+  }
+}
 
 export interface LeaderElectionOptions {
-  api: CoordinationV1Api;
+  api: LeaseApi;
   namespace: string;
   name: string;
   identity: string;
@@ -71,10 +102,10 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.o.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+      const lease = await this.o.api.read(this.o.namespace, this.o.name);
       if (lease.spec?.holderIdentity !== this.o.identity) return;
-      lease.spec = { leaseDurationSeconds: 1, renewTime: new V1MicroTime(), leaseTransitions: lease.spec.leaseTransitions ?? 0 };
-      await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+      lease.spec = { leaseDurationSeconds: 1, renewTime: microTime(), leaseTransitions: lease.spec.leaseTransitions ?? 0 };
+      await this.o.api.replace(this.o.namespace, this.o.name, lease);
       this.o.logger.info({ lease: `${this.o.namespace}/${this.o.name}` }, 'released leadership');
     } catch (err) {
       this.o.logger.warn({ err }, 'could not release the lease; it will expire');
@@ -83,19 +114,16 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name, identity } = this.o;
-    const now = new V1MicroTime();
+    const now = microTime();
     try {
-      let lease: V1Lease;
+      let lease: Lease;
       try {
-        lease = await api.readNamespacedLease({ name, namespace });
+        lease = await api.read(namespace, name);
       } catch (err) {
         if (statusCodeOf(err) !== 404) throw err;
-        await api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
-          },
+        await api.create(namespace, {
+          metadata: { name, namespace },
+          spec: { holderIdentity: identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
         });
         return true;
       }
@@ -112,14 +140,14 @@ export class LeaderElector {
       const takingOver = holder !== identity;
       lease.spec = {
         ...(spec.acquireTime ? { acquireTime: spec.acquireTime } : {}),
-        ...(spec.leaseTransitions !== undefined ? { leaseTransitions: spec.leaseTransitions } : {}),
+        ...(spec.leaseTransitions !== undefined && spec.leaseTransitions !== null ? { leaseTransitions: spec.leaseTransitions } : {}),
         holderIdentity: identity,
         leaseDurationSeconds: this.o.leaseDurationSeconds,
         renewTime: now,
         ...(takingOver ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
       };
       // resourceVersion in the body: if another replica wrote in between, this fails with 409.
-      await api.replaceNamespacedLease({ name, namespace, body: lease });
+      await api.replace(namespace, name, lease);
       return true;
     } catch (err) {
       const code = statusCodeOf(err);

@@ -1,11 +1,11 @@
 // The eviction webhook as a runnable of the manager.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Nodes, PodCheckpoints, Pods } from '../api/kinds.ts';
 import { Node } from '../api/pod.ts';
 import type { OperatorContext } from '../controllers/context.ts';
 import { evacuationCheckpointName, requestEvacuationCheckpoint } from '../controllers/evacuation.ts';
 import { checkpointsByPodUID } from '../controllers/owned-objects.ts';
+import { paths, type KubeClient } from '../kube/client.ts';
 import type { Manager, Runnable } from '../kube/manager.ts';
 import { recordEviction, recordWebhookCertificate } from '../protection/operations.ts';
 import { startEvictionWebhook, type RunningEvictionWebhook } from '../webhook/index.ts';
@@ -16,7 +16,7 @@ import { startEvictionWebhook, type RunningEvictionWebhook } from '../webhook/in
  * The checkpoint is created, not posted, here: any replica may answer, and only the leader's
  * reconciler posts, once (its intent first).
  */
-export function evictionWebhook(mgr: Manager, ctx: OperatorContext, kc: KubeConfig, log: Logger): Runnable {
+export function evictionWebhook(mgr: Manager, ctx: OperatorContext, kube: KubeClient, log: Logger): Runnable {
   const { config, metrics } = ctx;
   const pods = mgr.cache(Pods);
   const nodes = mgr.cache(Nodes);
@@ -29,7 +29,7 @@ export function evictionWebhook(mgr: Manager, ctx: OperatorContext, kc: KubeConf
       running = startEvictionWebhook({
         config,
         namespace: config.leaseNamespace,
-        kubeConfig: kc,
+        kube,
         log,
         onCertificate: (notAfter) => {
           recordWebhookCertificate(metrics, notAfter);
@@ -37,7 +37,7 @@ export function evictionWebhook(mgr: Manager, ctx: OperatorContext, kc: KubeConf
         hold: {
           pod: (namespace, name) => pods.get(`${namespace}/${name}`),
           node: (name) => nodes.get(name),
-          readNode: async (name) => Node.parse(await ctx.core.readNode({ name })),
+          readNode: async (name) => Node.parse(await ctx.kube.get(paths.node(name))),
           checkpointsOfPod: (uid) => checkpoints.byIndex(checkpointsByPodUID, uid),
           ruleFor: (pod) => ctx.protection.ruleFor(pod),
           createEvacuationCheckpoint: async (pod, rule, restoreReason) => {

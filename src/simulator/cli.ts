@@ -189,7 +189,7 @@ export async function simulatorCommand(argv: string[], io: CommandIO = {}): Prom
   if (config.kubeconfig !== undefined) {
     try {
       // Loaded only when asked for: the Kubernetes client is heavy, and most runs do without.
-      const [{ loadKubeConfig }, { kubeHooks }] = await Promise.all([import('../kube/clients.ts'), import('./kube-side.ts')]);
+      const [{ loadKubeConfig }, { kubeHooks }] = await Promise.all([import('../kube/client-node.ts'), import('./kube-side.ts')]);
       hooks = kubeHooks(loadKubeConfig(config.kubeconfig), logger.child({ component: 'cedana-agent' }));
     } catch (e) {
       err(`cedana-operator simulator: cannot use the kubeconfig ${config.kubeconfig}: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ')}\n`);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { declaredCheckpoint } from '../api/checkpoint-name.ts';
 import { RESTORE_ACTION_LABEL } from '../api/pod.ts';
-import { statusCodeOf } from '../kube/clients.ts';
+import { statusCodeOf } from '../kube/errors.ts';
 import type { NewPod, SimulatorHooks } from './lifecycle.ts';
 
 export const RESTORED_FROM_LABEL = 'cedana.ai/restored-from-action';

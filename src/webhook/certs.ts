@@ -7,11 +7,12 @@
 // the resourceVersion read, and the others pick it up at their next look. A CA renewal keeps the old
 // CA in the bundle until it expires, so a replica still serving the old certificate stays trusted.
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { AdmissionregistrationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { statusCodeOf } from '../kube/clients.ts';
+import { paths, type KubeClient } from '../kube/client.ts';
+import { statusCodeOf } from '../kube/errors.ts';
 
 const DAY = 86_400_000;
 export const DEFAULT_CA_LIFETIME_MS = 10 * 365 * DAY;
@@ -186,8 +187,16 @@ export function ensureBundle(current: CertBundle | undefined, spec: CertSpec): {
 const SECRET_KEYS = { caCert: 'ca.crt', caKey: 'ca.key', tlsCert: 'tls.crt', tlsKey: 'tls.key', caBundle: 'ca-bundle.crt' } as const;
 const SecretData = z.object(Object.fromEntries(Object.values(SECRET_KEYS).map((k) => [k, z.string().min(1)])) as Record<(typeof SECRET_KEYS)[keyof typeof SECRET_KEYS], z.ZodString>);
 
+const Meta = z.looseObject({ resourceVersion: z.string().optional() });
+/** The parts of the Secret and of the ValidatingWebhookConfiguration read here. */
+const TlsSecret = z.looseObject({ metadata: Meta.optional(), data: z.record(z.string(), z.string()).nullish() });
+const WebhookConfiguration = z.looseObject({
+  metadata: Meta.optional(),
+  webhooks: z.array(z.looseObject({ clientConfig: z.looseObject({ caBundle: z.string().optional() }) })).nullish(),
+});
+
 /** The bundle a Secret holds, or undefined when it holds none (or a damaged one). */
-export function bundleFromSecret(secret: V1Secret | undefined): CertBundle | undefined {
+export function bundleFromSecret(secret: { data?: Record<string, string> | null | undefined } | undefined): CertBundle | undefined {
   const data = SecretData.safeParse(secret?.data ?? {});
   if (!data.success) return undefined;
   const d = (k: keyof typeof SECRET_KEYS): string => Buffer.from(data.data[SECRET_KEYS[k]], 'base64').toString('utf8');
@@ -199,7 +208,7 @@ export function secretData(b: CertBundle): Record<string, string> {
 }
 
 export interface SelfManagedCertsOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   /** The operator's own namespace: the Secret lives there, and the Service it is named for. */
   namespace: string;
   secretName: string;
@@ -218,16 +227,14 @@ export interface SelfManagedCertsOptions {
 
 export class SelfManagedCerts {
   private readonly o: SelfManagedCertsOptions;
-  private readonly core: CoreV1Api;
-  private readonly admission: AdmissionregistrationV1Api;
+  private readonly kube: KubeClient;
   private timer: NodeJS.Timeout | undefined;
   private served: string | undefined;
   private running: Promise<CertBundle> | undefined;
 
   constructor(o: SelfManagedCertsOptions) {
     this.o = o;
-    this.core = o.kubeConfig.makeApiClient(CoreV1Api);
-    this.admission = o.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    this.kube = o.kube;
   }
 
   /** One sync (it must succeed: without a certificate there is nothing to serve), then one every checkIntervalMs. */
@@ -263,9 +270,9 @@ export class SelfManagedCerts {
       ...(this.o.certLifetimeMs !== undefined ? { certLifetimeMs: this.o.certLifetimeMs } : {}),
     });
     for (let attempt = 0; ; attempt++) {
-      let secret: V1Secret | undefined;
+      let secret: z.infer<typeof TlsSecret> | undefined;
       try {
-        secret = await this.core.readNamespacedSecret({ name, namespace });
+        secret = TlsSecret.parse(await this.kube.get(paths.secret(namespace, name)));
       } catch (err) {
         if (statusCodeOf(err) !== 404) throw err;
       }
@@ -285,8 +292,8 @@ export class SelfManagedCerts {
             data: secretData(bundle),
           };
           // Create, or update conditional on what was read: of two replicas, one wins and the other reads its result.
-          if (secret) await this.core.replaceNamespacedSecret({ name, namespace, body });
-          else await this.core.createNamespacedSecret({ namespace, body });
+          if (secret) await this.kube.replace(paths.secret(namespace, name), body);
+          else await this.kube.create(paths.secrets(namespace), body);
           log.info({ secret: `${namespace}/${name}`, renewed: plan.action, why: plan.why }, 'webhook certificate written');
         }
       } catch (err) {
@@ -310,7 +317,7 @@ export class SelfManagedCerts {
     const name = this.o.webhookConfigName;
     let vwc;
     try {
-      vwc = await this.admission.readValidatingWebhookConfiguration({ name });
+      vwc = WebhookConfiguration.parse(await this.kube.get(paths.validatingWebhookConfiguration(name)));
     } catch (err) {
       if (statusCodeOf(err) === 404) {
         this.o.log.debug({ webhookConfiguration: name }, 'ValidatingWebhookConfiguration not found; no CA bundle to patch');
@@ -323,7 +330,7 @@ export class SelfManagedCerts {
     if (ops.length === 0) return;
     // The test keeps the indexes honest: a configuration changed since the read fails the patch, and the next sync redoes it.
     const body = [{ op: 'test', path: '/metadata/resourceVersion', value: vwc.metadata?.resourceVersion ?? '' }, ...ops];
-    await this.admission.patchValidatingWebhookConfiguration({ name, body }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    await this.kube.jsonPatch(paths.validatingWebhookConfiguration(name), body);
     this.o.log.info({ webhookConfiguration: name, webhooks: ops.length }, 'CA bundle patched into the ValidatingWebhookConfiguration');
   }
 }

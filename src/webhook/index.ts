@@ -4,9 +4,9 @@
 // the apiserver away) is retried in the background: until then the apiserver cannot reach the
 // webhook and, failurePolicy Ignore, lets evictions through; the operator itself starts regardless.
 import { X509Certificate } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { SelfManagedCerts, type KeyPair } from './certs.ts';
 import { EvictionHold, type EvictionHoldDeps } from './eviction-hold.ts';
 import { startWebhookServer, type RunningWebhookServer } from './server.ts';
@@ -17,7 +17,7 @@ export interface EvictionWebhookOptions {
   config: Pick<Config, 'webhookBindAddress' | 'webhookCertMode' | 'webhookCertDir' | 'webhookSecretName' | 'webhookServiceName' | 'webhookConfigName'>;
   /** The operator's own namespace (POD_NAMESPACE): the Secret of self mode lives there. */
   namespace: string;
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   hold: EvictionHoldDeps;
   log: Logger;
   /** Each certificate served, e.g. recordWebhookCertificate(metrics, notAfter). */
@@ -59,7 +59,7 @@ export function startEvictionWebhook(o: EvictionWebhookOptions): RunningEviction
       return server;
     }
     certs = new SelfManagedCerts({
-      kubeConfig: o.kubeConfig,
+      kube: o.kube,
       namespace: o.namespace,
       secretName: o.config.webhookSecretName,
       serviceName: o.config.webhookServiceName,

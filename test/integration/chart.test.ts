@@ -22,7 +22,7 @@ import { startOperator, type RunningOperator } from '../../src/operator.ts';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { DEPLOY_DIR, deployFiles, helmBinary, pinnedKubeVersion, splitDocuments } from '../../scripts/manifests.ts';
 import { execForm, last, parseCopy, readDockerfile } from '../unit/chart/dockerfile.ts';
-import { createTestNamespace, externalCluster, isNotFound, kubeConfig, kubeconfigPath, repoRoot, waitFor, type TestNamespace } from './harness/cluster.ts';
+import { createTestNamespace, externalCluster, isNotFound, kubeAccessFor, kubeConfig, kubeconfigPath, repoRoot, waitFor, type TestNamespace } from './harness/cluster.ts';
 import { CLUSTER_ID, TOKEN, api, createCr, createPod, eventsFor, getCr, startTestSimulator, testConfig, testLogger, waitForPhase } from './harness/stack.ts';
 
 const run = promisify(execFile);
@@ -655,7 +655,7 @@ describe('a release, and the operator under its ServiceAccount', () => {
   const runUnderServiceAccount = async (namespaces: string[], identity: string, fn: (op: RunningOperator) => Promise<void>): Promise<void> => {
     const kc = await serviceAccountKubeConfig(releaseNs.name, release);
     const config = testConfig(sim, workNs.name, { namespaces, leaderElect: true, leaseNamespace: releaseNs.name, leaseName: 'cedana-operator-leader', identity });
-    const op = await startOperator(config, kc, testLogger());
+    const op = await startOperator(config, kubeAccessFor(kc), testLogger());
     try {
       await waitFor(() => op.isLeader(), { what: `${identity} to lead (the Lease, under the ServiceAccount)`, timeoutMs: 30_000 });
       await fn(op);

@@ -6,7 +6,7 @@
 // pods that go away before their checkpoint is taken.
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointPolicies, Nodes, PodCheckpoints, Pods } from '../../src/api/kinds.ts';
 import type { CheckpointPolicy } from '../../src/api/checkpointpolicy.ts';
@@ -16,6 +16,7 @@ import { requestEvacuationCheckpoint } from '../../src/controllers/evacuation.ts
 import { DEFAULT_TERMINATING_TAINTS } from '../../src/controllers/node-signals.ts';
 import { checkpointsByPodUID } from '../../src/controllers/owned-objects.ts';
 import { policiesByNamespace, Protection } from '../../src/controllers/protection.ts';
+import { KubeClient, paths } from '../../src/kube/client.ts';
 import { CustomObjects } from '../../src/kube/custom-objects.ts';
 import { EventRecorder } from '../../src/kube/events.ts';
 import { Informer } from '../../src/kube/informer.ts';
@@ -25,7 +26,7 @@ import { bundleFromSecret, issueServing, SelfManagedCerts, serviceSans, type Cer
 import { evacuationCheckpointName, EvictionHold, type HoldOutcome } from '../../src/webhook/eviction-hold.ts';
 import { startWebhookServer, VALIDATE_EVICTION_PATH, type RunningWebhookServer } from '../../src/webhook/server.ts';
 import { kubectl as runKubectl } from '../../src/dev/kubectl.ts';
-import { apiError, createTestNamespace, kubeConfig, kubeconfigPath, waitFor, type TestNamespace } from './harness/cluster.ts';
+import { apiError, createTestNamespace, kubeAccess, kubeConfig, kubeconfigPath, waitFor, type TestNamespace } from './harness/cluster.ts';
 import { api, createCr, eventsFor, startInProcessOperator, startTestSimulator, testLogger, TOKEN } from './harness/stack.ts';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -131,11 +132,11 @@ describe('eviction hold', () => {
   beforeAll(async () => {
     ns = await createTestNamespace('evict');
     // informers of this namespace (pods, checkpoints, policies) and of nodes: the webhook's warm caches
-    pods = new Informer({ kind: Pods, namespace: ns.name, kubeConfig: kc, logger: log });
-    nodes = new Informer({ kind: Nodes, kubeConfig: kc, logger: log });
-    checkpoints = new Informer({ kind: PodCheckpoints, namespace: ns.name, kubeConfig: kc, logger: log });
+    pods = new Informer({ kind: Pods, namespace: ns.name, access: kubeAccess(), logger: log });
+    nodes = new Informer({ kind: Nodes, access: kubeAccess(), logger: log });
+    checkpoints = new Informer({ kind: PodCheckpoints, namespace: ns.name, access: kubeAccess(), logger: log });
     checkpoints.addIndex(checkpointsByPodUID);
-    policies = new Informer({ kind: CheckpointPolicies, namespace: ns.name, kubeConfig: kc, logger: log });
+    policies = new Informer({ kind: CheckpointPolicies, namespace: ns.name, access: kubeAccess(), logger: log });
     policies.addIndex(policiesByNamespace);
     pods.onEvent((e) => {
       const key = e.obj.metadata.name;
@@ -156,13 +157,13 @@ describe('eviction hold', () => {
     // Cedana's labels protect a pod here as they do for the webhook's own Protection below.
     op = await startInProcessOperator(sim, ns.name, { cedanaLabels: 'honour' });
     const protection = new Protection(policies, 60_000);
-    const objects = new CustomObjects(kc.makeApiClient(CustomObjectsApi));
-    const core = kc.makeApiClient(CoreV1Api);
-    const events = new EventRecorder(core, log, 'eviction-hold-test');
+    const kube = new KubeClient(kubeAccess());
+    const objects = new CustomObjects(kube);
+    const events = new EventRecorder(kube, log, 'eviction-hold-test');
     const decision = new EvictionHold({
       pod: (namespace, name) => pods.get(`${namespace}/${name}`),
       node: (name) => nodes.get(name),
-      readNode: async (name) => Node.parse(await core.readNode({ name })),
+      readNode: async (name) => Node.parse(await kube.get(paths.node(name))),
       checkpointsOfPod: (uid) => checkpoints.byIndex(checkpointsByPodUID, uid),
       ruleFor: (pod) => protection.ruleFor(pod),
       createEvacuationCheckpoint: async (pod, rule, restoreReason) => {
@@ -185,7 +186,7 @@ describe('eviction hold', () => {
     // The certificate first (the configuration does not exist yet: nothing to patch), then the
     // server on a free loopback port, then the configuration naming it, then the CA bundle patched in.
     certs = new SelfManagedCerts({
-      kubeConfig: kc,
+      kube: new KubeClient(kubeAccess()),
       namespace: ns.name,
       secretName: 'webhook-tls',
       serviceName: 'cedana-operator-webhook',
@@ -238,7 +239,7 @@ describe('eviction hold', () => {
     expect(Buffer.from(vwc.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8')).toBe(bundle.caBundle);
     // a second replica reads the same Secret and serves the same certificate
     const other = new SelfManagedCerts({
-      kubeConfig: kc,
+      kube: new KubeClient(kubeAccess()),
       namespace: ns.name,
       secretName: 'webhook-tls',
       serviceName: 'cedana-operator-webhook',
@@ -472,7 +473,6 @@ describe('the simulator playing the in-cluster side', () => {
 
 describe("the operator's own webhook certificate, in the cluster", () => {
   let ns: TestNamespace;
-  const kc = kubeConfig();
   const log = testLogger();
   beforeAll(async () => {
     ns = await createTestNamespace('webhook-certs', { waitForServiceAccount: false });
@@ -482,7 +482,7 @@ describe("the operator's own webhook certificate, in the cluster", () => {
   });
   const replica = (served: string[]) =>
     new SelfManagedCerts({
-      kubeConfig: kc,
+      kube: new KubeClient(kubeAccess()),
       namespace: ns.name,
       secretName: 'webhook-tls',
       serviceName: 'cedana-operator-webhook',

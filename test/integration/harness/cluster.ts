@@ -1,12 +1,14 @@
 // Helpers for integration tests against the control plane that global-setup.ts started (or the one
 // KUBECONFIG_EXTERNAL names).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { waitFor } from './wait.ts';
+import { loadKubeAccess, type KubeAccess } from '../../../src/kube/access.ts';
 
 export { waitFor, type WaitOptions } from './wait.ts';
 
@@ -24,6 +26,25 @@ export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath());
   return kc;
+}
+
+let access: KubeAccess | undefined;
+/** The operator's own access to the test cluster (access.ts, as in production), one per test file. */
+export function kubeAccess(): KubeAccess {
+  access ??= loadKubeAccess(kubeconfigPath());
+  return access;
+}
+
+/** The operator's access (access.ts) with the credentials of `kc`, through a kubeconfig file as a user would give it. */
+export function kubeAccessFor(kc: KubeConfig): KubeAccess {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
+  try {
+    return loadKubeAccess(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The Kubernetes release pinned in test/controlplane/go.mod, e.g. "v1.36.3". */

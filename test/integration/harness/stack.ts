@@ -10,7 +10,7 @@ import { ConfigSchema, type Config } from '../../../src/config/config.ts';
 import { startOperator, type RunningOperator } from '../../../src/operator.ts';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../../src/simulator/index.ts';
 import { kubeHooks } from '../../../src/simulator/kube-side.ts';
-import { kubeConfig, kubeconfigPath, repoRoot, waitFor } from './cluster.ts';
+import { kubeAccess, kubeConfig, kubeconfigPath, repoRoot, waitFor } from './cluster.ts';
 
 export const TOKEN = 'integration-test-token-0123456789';
 export const CLUSTER_ID = 'it-cluster';
@@ -43,7 +43,7 @@ export function testConfig(sim: RunningSimulator, namespace: string, overrides: 
 }
 
 export async function startInProcessOperator(sim: RunningSimulator, namespace: string, overrides: Partial<Config> = {}): Promise<RunningOperator> {
-  return startOperator(testConfig(sim, namespace, overrides), kubeConfig(), testLogger());
+  return startOperator(testConfig(sim, namespace, overrides), kubeAccess(), testLogger());
 }
 
 const children = new Set<ChildProcess>();

@@ -4,7 +4,6 @@
 // scripted answers, a fake EventRecorder, and the real ActionDirectory, Protection and metrics.
 // Every fake records what it was asked, so a case says: given these objects and this script, the
 // reconcile makes these calls, writes these statuses, records these events and returns this.
-import { ApiException, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { expect, vi } from 'vitest';
 import { CheckpointPolicy } from '../../../src/api/checkpointpolicy.ts';
@@ -24,7 +23,9 @@ import { cacheOf, type Cache, type Index } from '../../../src/kube/cache.ts';
 import type { ReconcileContext, ReconcileResult } from '../../../src/kube/controller.ts';
 import type { CustomObjects, Ref } from '../../../src/kube/custom-objects.ts';
 import type { EventRecorder, EventTarget, EventType } from '../../../src/kube/events.ts';
+import type { KubeClient } from '../../../src/kube/client.ts';
 import { ConflictError } from '../../../src/kube/conflict.ts';
+import { KubeHttpError } from '../../../src/kube/errors.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 
 /** The clock every case starts at (fake timers). */
@@ -398,7 +399,7 @@ export class FakeObjects implements ObjectsUsed {
   }
 }
 
-const apiError = (code: number) => new ApiException<string>(code, `HTTP ${code}`, JSON.stringify({ kind: 'Status', code }), {});
+const apiError = (code: number) => new KubeHttpError(code, `HTTP ${String(code)}`);
 
 const pluralOf = (o: Raw): Plural => {
   const kind = (o as { kind?: string }).kind;
@@ -407,18 +408,20 @@ const pluralOf = (o: Raw): Plural => {
   return found;
 };
 
-/** readNamespacedPod: the pods the apiserver has (the cache's, plus any the watch has not delivered yet). */
-export class FakeCore implements Pick<CoreV1Api, 'readNamespacedPod'> {
+/** GET of a pod: the pods the apiserver has (the cache's, plus any the watch has not delivered yet). */
+export class FakeCore implements Pick<KubeClient, 'get'> {
   readonly reads: string[] = [];
   private readonly pods: Map<string, Pod>;
   constructor(pods: readonly Pod[]) {
     this.pods = new Map(pods.map((p) => [`${p.metadata.namespace ?? 'default'}/${p.metadata.name}`, p]));
   }
-  readNamespacedPod(param: { name: string; namespace: string }): Promise<V1Pod> {
-    const key = `${param.namespace}/${param.name}`;
+  get(path: string): Promise<unknown> {
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path);
+    if (!m) return Promise.reject(new Error(`the reconcilers read only pods here, not ${path}`));
+    const key = `${decodeURIComponent(m[1] ?? '')}/${decodeURIComponent(m[2] ?? '')}`;
     this.reads.push(key);
     const p = this.pods.get(key);
-    return p ? Promise.resolve(clone(p) as unknown as V1Pod) : Promise.reject(apiError(404));
+    return p ? Promise.resolve(clone(p)) : Promise.reject(apiError(404));
   }
 }
 
@@ -516,7 +519,7 @@ export function makeEnv(world: World, indexes: Indexes, o: { script?: CedanaScri
   const ctx: OperatorContext = {
     cedana: client,
     actions: new ActionDirectory(client),
-    core: core as Pick<CoreV1Api, 'readNamespacedPod'> as CoreV1Api,
+    kube: core,
     objects: objects as ObjectsUsed as CustomObjects,
     events: events as Pick<EventRecorder, 'record'> as EventRecorder,
     metrics,

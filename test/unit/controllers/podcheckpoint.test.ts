@@ -1,6 +1,6 @@
 // PodCheckpointReconciler, table-driven: given these objects and this Cedana script, one reconcile
 // makes these calls, writes these statuses, records these events and returns this.
-import { ApiException } from '@kubernetes/client-node';
+import { KubeHttpError } from '../../../src/kube/errors.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHECKPOINT_CONDITIONS as C, CHECKPOINT_REASONS as R } from '../../../src/api/conditions.ts';
 import { CHECKPOINT_FINALIZER } from '../../../src/api/podcheckpoint.ts';
@@ -409,7 +409,7 @@ const cases: Case[] = [
     calls: [],
     writes: [{ op: 'patchStatus', phase: 'Pending', rejected: 404 }],
     events: [],
-    result: { throws: ApiException, status: 404 },
+    result: { throws: KubeHttpError, status: 404 },
   },
   {
     name: 'invalid criuOpts: Failed InvalidSpec, nothing sent',

@@ -1,7 +1,7 @@
 // The Kubernetes clients share their TLS connections: client-node alone opens one per request.
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeClients } from '../../../src/kube/clients.ts';
+import { makeClients } from '../../../src/kube/client-node.ts';
 import { LOOPBACK_CERT, send, startStub, type StubServer } from '../cedana/stub-server.ts';
 
 let stub: StubServer | undefined;

@@ -1,7 +1,7 @@
 // The streamed list page (kube/http.ts ListSplitter): the items one by one and the rest of the object,
 // exactly what JSON.parse of the whole text gives, however the bytes are cut into chunks.
 import { describe, expect, it } from 'vitest';
-import { ListSplitter } from '../../../src/kube/http.ts';
+import { ListSplitter } from '../../../src/kube/list-splitter.ts';
 
 function split(text: string, cuts: (bytes: Uint8Array) => number[]): { items: unknown[]; rest: unknown } {
   const bytes = new TextEncoder().encode(text);

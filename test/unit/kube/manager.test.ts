@@ -1,26 +1,22 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Pods } from '../../../src/api/kinds.ts';
+import type { KubeAccess } from '../../../src/kube/access.ts';
 import { Manager } from '../../../src/kube/manager.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 
-/** A kubeconfig whose apiserver never answers (nothing listens on port 1). */
-function unreachable(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
+/** An apiserver that never answers (nothing listens on port 1). */
+const unreachable = (): KubeAccess => ({
+  server: 'https://127.0.0.1:1',
+  source: 'test',
+  prepare: () => Promise.resolve({ headers: {}, dispatcher: undefined }),
+  close: () => Promise.resolve(),
+});
 
 describe('Manager', () => {
   it('stops cleanly when its caches never synced (the apiserver away since start)', async () => {
     const metrics = createMetrics();
-    const mgr = new Manager({ kubeConfig: unreachable(), namespaces: [], logger: pino({ level: 'silent' }), metrics, workers: 1, leaderElector: undefined, httpBindAddress: '127.0.0.1:0' });
+    const mgr = new Manager({ access: unreachable(), namespaces: [], logger: pino({ level: 'silent' }), metrics, workers: 1, leaderElector: undefined, httpBindAddress: '127.0.0.1:0' });
     let reconciled = 0;
     mgr
       .controller('pods')
@@ -42,7 +38,7 @@ describe('Manager', () => {
 
   it('refuses two controllers of one name, and owns() before for()', () => {
     const mgr = new Manager({
-      kubeConfig: unreachable(),
+      access: unreachable(),
       namespaces: [],
       logger: pino({ level: 'silent' }),
       metrics: createMetrics(),

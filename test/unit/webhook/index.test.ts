@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KubeClient } from '../../../src/kube/client.ts';
 import { ensureBundle, serviceSans } from '../../../src/webhook/certs.ts';
 import { startEvictionWebhook } from '../../../src/webhook/index.ts';
 import { evictionReview } from './fixtures.ts';
@@ -27,7 +27,8 @@ describe('startEvictionWebhook', () => {
     const wh = startEvictionWebhook({
       config: { webhookBindAddress: '127.0.0.1:0', webhookCertMode: 'files', webhookCertDir: dir, webhookSecretName: 's', webhookServiceName: 'svc', webhookConfigName: 'c' },
       namespace: 'ns',
-      kubeConfig: new KubeConfig(),
+      // files mode reads nothing from the apiserver
+      kube: new KubeClient({ server: 'https://127.0.0.1:1', source: 'test', prepare: () => Promise.resolve({ headers: {}, dispatcher: undefined }), close: () => Promise.resolve() }),
       hold: {
         pod: () => undefined,
         node: () => undefined,
