@@ -20,7 +20,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { applyManifestDir, waitForCrdsEstablished } from '../src/kube/apply.ts';
-import { reuseConnections } from '../src/kube/clients.ts';
+import { reuseConnections } from '../src/kube/client-node.ts';
 import { mapBounded } from '../src/util/concurrency.ts';
 import { repoRoot, startLocalCluster, type LocalCluster } from '../src/dev/local-cluster.ts';
 import { parseMetrics, pick, sum } from './prometheus.ts';
@@ -31,7 +31,8 @@ const TOKEN = 'bench-token-0123456789abcdef';
 const NAMESPACE = 'scale';
 const TAINT = 'karpenter.sh/disrupted';
 const PROTECTED_LABEL = 'bench.cedana.ai/protected';
-const GOAL_RSS_MB = 150;
+/** The issue's 150 MB (10^6 bytes) in the MiB (2^20 bytes) every memory figure here is in: 143.05. */
+const GOAL_RSS_MIB = Math.round((150e6 / 2 ** 20) * 100) / 100;
 const GOAL_READYZ_MS = 3000;
 
 interface Size {
@@ -419,7 +420,7 @@ async function run(o: Options, size: Size, hold = false): Promise<Record<string,
     const cpuEnd = await cpuSecondsOf(op.pid);
     say(`${tag}: ${String(expected)} checkpoints Ready ${String(Math.round(signalMs))} ms after the taints; RSS ${String(afterSignal.rssMB)} MB (peak ${String(afterSignal.peakRssMB)} MB)`);
 
-    const rssGoal = (mb: number): { limit_MB: number; measured_MB: number; ratio: number } => ({ limit_MB: GOAL_RSS_MB, measured_MB: mb, ratio: round(mb / GOAL_RSS_MB, 2) });
+    const rssGoal = (mib: number): { limit_MiB: number; measured_MiB: number; ratio: number } => ({ limit_MiB: GOAL_RSS_MIB, measured_MiB: mib, ratio: round(mib / GOAL_RSS_MIB, 2) });
     return {
       benchmark: 'scale',
       operatorProcess: 'separate',
