@@ -83,6 +83,13 @@ export class PodProtectionReconciler {
     const uid = pod.metadata.uid;
 
     const problems = this.ctx.protection.labelProblems(pod).join('; ');
+    const rule = this.ctx.protection.ruleFor(pod);
+    // Remembered only for a pod with something to remember: of 10,000 pods most are neither
+    // protected nor mislabelled. One forgotten and protected later counts as a first look (recovering).
+    if (!problems && !rule) {
+      this.seen.delete(key);
+      return undefined;
+    }
     const memory = this.seen.get(key) ?? { uid, warned: '' };
     this.seen.set(key, memory);
     if (problems && memory.warned !== problems) {
@@ -90,8 +97,6 @@ export class PodProtectionReconciler {
       log.warn({ problems }, 'malformed Cedana label');
       this.ctx.events.record({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, 'Warning', 'InvalidCedanaLabel', problems);
     }
-
-    const rule = this.ctx.protection.ruleFor(pod);
     if (!rule) return undefined;
 
     // An owned pod whose replacement could not be restored: said once (per pod, per leader).
