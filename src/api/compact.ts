@@ -72,7 +72,7 @@ export function compactPod(p: Pod): Pod {
   const conditions = status?.conditions?.filter((c) => KEPT_POD_CONDITIONS.has(c.type));
   return {
     ...(p.apiVersion !== undefined ? { apiVersion: intern(p.apiVersion) as typeof p.apiVersion } : {}),
-    ...(p.kind !== undefined ? { kind: intern(p.kind) as typeof p.kind } : {}),
+    ...(p.kind !== undefined ? { kind: intern(p.kind) } : {}),
     metadata: { ...metaOf(p.metadata), ...(index !== undefined ? { annotations: { [JOB_COMPLETION_INDEX]: index } } : {}) },
     spec: { ...(p.spec.nodeName !== undefined ? { nodeName: intern(p.spec.nodeName) } : {}), ...(named?.length ? { containers: named } : {}) },
     ...(status
