@@ -165,7 +165,14 @@ export async function spawnOperator(o: { cedanaUrl: string; token: string; kubec
   const { child, value } = await awaitLine(
     'the operator',
     60_000,
-    (onLine) => spawnChild('the operator', args, { ...process.env, CEDANA_AUTH_TOKEN: o.token, LOG_LEVEL: o.logLevel ?? 'info' }, onLine),
+    (onLine) =>
+      spawnChild(
+        'the operator',
+        args,
+        // BENCH_OPERATOR_NODE_OPTIONS: Node options for the operator alone, e.g. --cpu-prof to see where its time goes.
+        { ...process.env, CEDANA_AUTH_TOKEN: o.token, LOG_LEVEL: o.logLevel ?? 'info', ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}) },
+        onLine,
+      ),
     (line) => {
       if (!line.includes('operator started')) return undefined;
       try {

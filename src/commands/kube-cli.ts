@@ -173,7 +173,9 @@ export function describeKubeError(err: unknown, target: Pick<KubeTarget, 'server
     message = statusMessage(err.body);
   } else if (err instanceof KubeHttpError) {
     code = err.statusCode;
-    message = statusMessage(err.message.replace(/^.*?HTTP \d+: /, '')) ?? err.message;
+    // "GET /path: HTTP 404: <the Status message>"
+    const said = err.message.replace(/^.*?HTTP \d+: /, '');
+    message = statusMessage(said) ?? (said !== '' ? said : undefined);
   }
   // A 404 without an object's name in it: the resource itself is not served.
   if (code === 404 && message === 'the server could not find the requested resource') return `cannot ${access}: the apiserver does not serve it (are the cedana.ai CRDs installed?)`;

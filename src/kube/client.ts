@@ -51,7 +51,7 @@ export class KubeClient {
     const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const res = await request(this.access, method, path, { ...o, signal });
-    const text = await res.text();
+    const text = await res.body.text();
     return text === '' ? {} : (JSON.parse(text) as unknown);
   }
 }

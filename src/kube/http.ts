@@ -1,4 +1,6 @@
-// Requests to the apiserver over a KubeAccess (its credentials and connection pool), with undici.
+// Requests to the apiserver over a KubeAccess (its credentials and connection pool), with undici's
+// request() rather than its fetch(): the WHATWG layers of fetch (Headers, web streams) were the
+// larger part of the operator's HTTP CPU at a 1,000-pod node's fan-out.
 // Lists are streamed item by item (getList), watches line by line (streamWatch), so that the
 // informer, not a fixed library timeout, decides when a quiet stream is dead.
 //
@@ -8,8 +10,7 @@
 // difference between 4 MB of text and 20 MB of objects per page, promoted to the old generation
 // while the page is processed, and one pod's worth of garbage that dies young.
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { fetch } from 'undici';
+import { request as send, type Dispatcher } from 'undici';
 import type { KubeAccess } from './access.ts';
 import { KubeHttpError } from './errors.ts';
 import { ListSplitter, type ListMeta } from './list-splitter.ts';
@@ -29,11 +30,11 @@ export interface RequestOptions {
 }
 
 /** One request; a failure status is a KubeHttpError with the apiserver's Status message and reason. */
-export async function request(access: KubeAccess, method: Method, path: string, o: RequestOptions = {}): Promise<Awaited<ReturnType<typeof fetch>>> {
+export async function request(access: KubeAccess, method: Method, path: string, o: RequestOptions = {}): Promise<Dispatcher.ResponseData> {
   const url = new URL(access.server + path);
   for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
   const { headers, dispatcher } = await access.prepare(url, method);
-  const res = await fetch(url, {
+  const res = await send(url, {
     method,
     headers: {
       accept: 'application/json',
@@ -41,12 +42,12 @@ export async function request(access: KubeAccess, method: Method, path: string, 
       ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
       ...o.headers,
     },
-    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
+    body: o.body !== undefined ? JSON.stringify(o.body) : null,
+    signal: o.signal ?? null,
     ...(dispatcher ? { dispatcher } : {}),
   });
-  if (!res.ok) {
-    const text = await res.text().catch(() => '');
+  if (res.statusCode < 200 || res.statusCode > 299) {
+    const text = await res.body.text().catch(() => '');
     let status: { message?: unknown; reason?: unknown } = {};
     try {
       status = JSON.parse(text) as typeof status;
@@ -54,7 +55,7 @@ export async function request(access: KubeAccess, method: Method, path: string, 
       // not a Status: the text itself says what happened
     }
     const message = typeof status.message === 'string' ? status.message : text.slice(0, 300);
-    throw new KubeHttpError(res.status, `${method} ${url.pathname}: HTTP ${String(res.status)}: ${message}`, typeof status.reason === 'string' ? status.reason : undefined);
+    throw new KubeHttpError(res.statusCode, `${method} ${url.pathname}: HTTP ${String(res.statusCode)}: ${message}`, typeof status.reason === 'string' ? status.reason : undefined);
   }
   return res;
 }
@@ -77,21 +78,18 @@ export async function getList(
 ): Promise<{ metadata?: ListMeta | undefined } & Record<string, unknown>> {
   const res = await request(access, 'GET', path, { query, signal, headers: { 'accept-encoding': 'identity' } });
   const splitter = new ListSplitter(onItem);
-  if (res.body) {
-    for await (const chunk of res.body) splitter.push(chunk as Uint8Array);
-  }
+  for await (const chunk of res.body) splitter.push(chunk as Uint8Array);
   return splitter.end();
 }
 
 export async function getJson(access: KubeAccess, path: string, query: Record<string, string>, signal: AbortSignal): Promise<unknown> {
-  return (await request(access, 'GET', path, { query, signal })).json();
+  return (await request(access, 'GET', path, { query, signal })).body.json();
 }
 
 /** Streams watch events (one JSON object per line) until the server closes or `signal` aborts. */
 export async function streamWatch(access: KubeAccess, path: string, query: Record<string, string>, signal: AbortSignal, onEvent: (type: string, object: unknown) => void): Promise<void> {
   const res = await request(access, 'GET', path, { query: { ...query, watch: 'true' }, signal });
-  if (!res.body) return;
-  const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
+  const lines = createInterface({ input: res.body, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
       if (line.trim() === '') continue;

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
+import { KubeHttpError } from '../../../src/kube/errors.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PodCheckpoint } from '../../../src/api/podcheckpoint.ts';
 import { PodRestore } from '../../../src/api/podrestore.ts';
@@ -177,6 +178,19 @@ describe('error lines', () => {
       'the apiserver refused to create podcheckpoints (HTTP 422): spec.podName: Invalid value',
     );
     expect(describeKubeError(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:6443') }), target, 'w', 'a')).toBe(
+      'cannot reach the apiserver at https://127.0.0.1:6443: connect ECONNREFUSED 127.0.0.1:6443',
+    );
+  });
+
+  it("the operator's own client's errors (the watch of --wait) read the same", () => {
+    const ours = (code: number, message: string) => new KubeHttpError(code, `GET /apis/cedana.ai/v1alpha1/namespaces/ns/podcheckpoints: HTTP ${String(code)}: ${message}`);
+    expect(describeKubeError(ours(404, 'the server could not find the requested resource'), target, 'w', 'watch podcheckpoints in namespace ns')).toBe(
+      'cannot watch podcheckpoints in namespace ns: the apiserver does not serve it (are the cedana.ai CRDs installed?)',
+    );
+    expect(describeKubeError(ours(403, 'podcheckpoints is forbidden: User "u" cannot watch resource "podcheckpoints"'), target, 'w', 'watch podcheckpoints')).toBe(
+      'no access: cannot watch podcheckpoints (podcheckpoints is forbidden: User "u" cannot watch resource "podcheckpoints")',
+    );
+    expect(describeKubeError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }), target, 'w', 'a')).toBe(
       'cannot reach the apiserver at https://127.0.0.1:6443: connect ECONNREFUSED 127.0.0.1:6443',
     );
   });
