@@ -39,11 +39,15 @@ export class Protection {
     this.minHeartbeatMs = minHeartbeatMs;
   }
 
+  /** The policy that protects the pod: of several that select it, the first by name. */
   policyFor(pod: Pod): CheckpointPolicy | undefined {
-    return this.policies
-      .byIndex(policiesByNamespace, pod.metadata.namespace ?? '')
-      .filter((p) => !p.metadata.deletionTimestamp && matchesSelector(p.spec.selector, pod.metadata.labels))
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
+    // Called for every pod of a namespace per policy reconcile: no array, no sort.
+    let first: CheckpointPolicy | undefined;
+    for (const p of this.policies.byIndex(policiesByNamespace, pod.metadata.namespace ?? '')) {
+      if (p.metadata.deletionTimestamp || !matchesSelector(p.spec.selector, pod.metadata.labels)) continue;
+      if (!first || p.metadata.name.localeCompare(first.metadata.name) < 0) first = p;
+    }
+    return first;
   }
 
   /** The policies of a namespace (any of them may start or stop protecting a pod there). */

@@ -89,8 +89,10 @@ export class Controller {
   }
 
   /** Keys arrive only while the controller runs: a standby's queue stays empty, and its start replays the caches. */
-  enqueue(key: string): void {
-    if (this.running) this.queue.add(key);
+  enqueue(key: string, afterMs?: number): void {
+    if (!this.running) return;
+    if (afterMs) this.queue.addAfter(key, afterMs);
+    else this.queue.add(key);
   }
 
   /** The keys backing off after failures run now (the apiserver is back). */

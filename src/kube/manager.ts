@@ -56,6 +56,16 @@ type AnyCache = InformerGroup<string, Keyed>;
 interface Trigger {
   kind: AnyKind;
   keys(e: InformerEvent<Keyed>): Iterable<string>;
+  /** Keys wait this long, and the events of the wait make one reconcile (TriggerOptions). */
+  coalesceMs?: number | undefined;
+}
+
+export interface TriggerOptions {
+  /**
+   * A reconcile that reads many objects (a policy over all its pods) need not follow each of a burst
+   * of events: the key is queued after this delay, and the events meanwhile find it already waiting.
+   */
+  coalesceMs?: number;
 }
 
 interface Registered {
@@ -103,16 +113,19 @@ export class ControllerBuilder<FK extends string = string, FT extends Keyed = Ke
   owns<K extends string, T extends Keyed & { metadata: { ownerReferences?: { kind: string; name: string }[] | undefined } }>(
     kind: Kind<K, T>,
     predicate: (e: InformerEvent<T>) => boolean = () => true,
+    opts: TriggerOptions = {},
   ): this {
     const owner = this.forKind;
     if (!owner) throw new Error(`controller ${this.name}: owns() needs for() first`);
-    return this.trigger(kind, (e) =>
-      predicate(e) ? (e.obj.metadata.ownerReferences ?? []).filter((r) => r.kind === owner.kind).map((r) => keyOf({ metadata: { name: r.name, namespace: e.obj.metadata.namespace } })) : [],
+    return this.trigger(
+      kind,
+      (e) => (predicate(e) ? (e.obj.metadata.ownerReferences ?? []).filter((r) => r.kind === owner.kind).map((r) => keyOf({ metadata: { name: r.name, namespace: e.obj.metadata.namespace } })) : []),
+      opts,
     );
   }
 
-  watches<K extends string, T extends Keyed>(kind: Kind<K, T>, map: (e: InformerEvent<T>) => Iterable<string>): this {
-    return this.trigger(kind, map);
+  watches<K extends string, T extends Keyed>(kind: Kind<K, T>, map: (e: InformerEvent<T>) => Iterable<string>, opts: TriggerOptions = {}): this {
+    return this.trigger(kind, map, opts);
   }
 
   /** Kinds the reconciler reads without being triggered by them. */
@@ -126,9 +139,9 @@ export class ControllerBuilder<FK extends string = string, FT extends Keyed = Ke
     return this.mgr.register(this.name, this.opts, reconciler, this.triggers, this.kinds);
   }
 
-  private trigger<K extends string, T extends Keyed>(kind: Kind<K, T>, keys: (e: InformerEvent<T>) => Iterable<string>): this {
+  private trigger<K extends string, T extends Keyed>(kind: Kind<K, T>, keys: (e: InformerEvent<T>) => Iterable<string>, opts: TriggerOptions = {}): this {
     this.kinds.add(kind);
-    this.triggers.push({ kind: kind, keys: keys as (e: InformerEvent<Keyed>) => Iterable<string> });
+    this.triggers.push({ kind: kind, keys: keys as (e: InformerEvent<Keyed>) => Iterable<string>, coalesceMs: opts.coalesceMs });
     return this;
   }
 }
@@ -211,7 +224,7 @@ export class Manager {
     for (const t of triggers) {
       this.cache(t.kind).onEvent((e) => {
         if (!controller.isRunning) return;
-        for (const key of t.keys(e)) controller.enqueue(key);
+        for (const key of t.keys(e)) controller.enqueue(key, t.coalesceMs);
       });
     }
     for (const k of kinds) this.cache(k);
