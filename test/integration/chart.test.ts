@@ -297,8 +297,8 @@ describe('helm lint and template', () => {
     expect(pod?.serviceAccountName).toBe('cedana-operator');
     expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
-    expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '512Mi' });
-    expect(c.resources?.limits).toEqual({ memory: '1Gi' });
+    expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '192Mi' });
+    expect(c.resources?.limits).toEqual({ memory: '512Mi' });
     expect(c.image).toBe('ghcr.io/cedana/cedana-operator:0.1.0');
     expect(c.ports).toEqual([
       { name: 'http', containerPort: 8081, protocol: 'TCP' },
