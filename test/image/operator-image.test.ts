@@ -124,7 +124,14 @@ describe.skipIf(tier.state !== 'ready')('the image', () => {
     if (inv.unreached.length > 0) lines.push(`  sources carried that src/cli.ts does not reach (wire them in, or leave them out in .dockerignore): ${inv.unreached.join(', ')}`);
     console.log(lines.join('\n'));
 
-    expect(inv.entries.map((e) => e.name)).toEqual(['bin', 'node_modules', 'package-lock.json', 'package.json', 'scripts', 'src']);
+    expect(inv.entries.map((e) => e.name)).toEqual(['bin', 'compile-cache', 'node_modules', 'package-lock.json', 'package.json', 'scripts', 'src']);
+    // Node's compile cache, made at build time by the user that runs the operator (Node keys it by uid).
+    const caches = readdirSync(join(work, 'app/compile-cache'));
+    expect(
+      caches.filter((d) => d.endsWith('-1000')),
+      caches.join(', '),
+    ).toHaveLength(1);
+    expect(readdirSync(join(work, 'app/compile-cache', caches.find((d) => d.endsWith('-1000')) ?? '')).length).toBeGreaterThan(100);
     expect(inv.own.filter((f) => f.startsWith('scripts/'))).toEqual(['scripts/with-node.sh']);
     expect(inv.own.filter((f) => f.startsWith('bin/'))).toEqual(['bin/cedana-operator']);
     // No tests, no fixtures, nothing only the generators read.
