@@ -168,7 +168,15 @@ class StaticAccess implements KubeAccess {
   private dispatcher(): Agent {
     if (this.agent && Date.now() - this.agent.since < AGENT_MAX_AGE_MS) return this.agent.agent;
     const old = this.agent?.agent;
-    const t = this.tls();
+    let t: TlsMaterial;
+    try {
+      t = this.tls();
+    } catch (err) {
+      // A file in the middle of its rotation: keep the connections we have, and read it again in a minute.
+      if (!this.agent) throw err;
+      this.agent.since = Date.now() - AGENT_MAX_AGE_MS + 60_000;
+      return this.agent.agent;
+    }
     // bodyTimeout 0: a watch may be quiet for minutes; the informer's watchdog decides when it is dead.
     const agent = new Agent({ bodyTimeout: 0, connect: { ...t, ...(t.servername ? { servername: t.servername } : {}) } });
     this.agent = { agent, since: Date.now() };
@@ -247,11 +255,11 @@ function inClusterAccess(): KubeAccess {
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const token = tokenFromFile(`${SERVICE_ACCOUNT_DIR}/token`);
   token(); // no token: an error at start
-  const ca = `${SERVICE_ACCOUNT_DIR}/ca.crt`;
+  const ca = material(undefined, `${SERVICE_ACCOUNT_DIR}/ca.crt`, '/', 'certificate authority');
   return new StaticAccess(
     server,
     'in-cluster service account',
-    () => ({ ca: readFileSync(ca, 'utf8'), rejectUnauthorized: true }),
+    () => ({ ca: ca?.(), rejectUnauthorized: true }),
     () => `Bearer ${token()}`,
   );
 }

@@ -291,6 +291,30 @@ describe('client certificates', () => {
     expect(server.peers).toEqual([{ cn: 'jane', authorized: true }]);
   });
 
+  it('rotated files are read again after 5 minutes; a file missing mid-rotation keeps the connections it has', async () => {
+    const server = await mtlsServer();
+    const crt = write('rot/client.crt', client.cert);
+    const keyFile = write('rot/client.key', client.key);
+    const start = Date.now();
+    const now = vi.spyOn(Date, 'now').mockReturnValue(start);
+    const access = load(write('rot/config', kubeconfig(server.url, { 'certificate-authority-data': b64(ca.cert) }, { 'client-certificate': crt, 'client-key': keyFile })));
+    const get = async (): Promise<void> => {
+      await (await request(access, 'GET', '/version')).body.text();
+    };
+    await get();
+    rmSync(crt);
+    now.mockReturnValue(start + 6 * 60_000);
+    await get(); // the certificate is away: the connection it has still serves
+    const rotated = issueClient(ca, 'john');
+    writeFileSync(crt, rotated.cert);
+    writeFileSync(keyFile, rotated.key);
+    now.mockReturnValue(start + 6 * 60_000 + 30_000);
+    await get(); // read again only a minute after the failed read
+    now.mockReturnValue(start + 7 * 60_000 + 1_000);
+    await get();
+    expect(server.peers.map((p) => p.cn)).toEqual(['jane', 'jane', 'jane', 'john']);
+  });
+
   it('without one, the server sees none (what the cases above are told apart from)', async () => {
     const server = await mtlsServer();
     const access = load(write(undefined, kubeconfig(server.url, { 'certificate-authority-data': b64(ca.cert) }, { token: 't' })));
