@@ -17,9 +17,18 @@ export class ActionDirectory {
     this.maxAgeMs = maxAgeMs;
   }
 
-  /** The action, or undefined if a listing made after this call began does not have it (unknown, not new). */
+  /**
+   * The action, or undefined if a listing made after this call began does not have it (unknown, not
+   * new). A younger listing than maxAgeMs answers a hit; a miss in one made before the call is asked
+   * again (the action may be younger than the listing: a checkpoint posted a moment after it).
+   */
   async find(actionId: string): Promise<Action | undefined> {
-    return (await this.listing(Date.now())).get(actionId);
+    const asked = Date.now();
+    const entry = this.entry(asked);
+    const found = (await entry.actions).get(actionId);
+    if (found !== undefined || entry.at >= asked) return found;
+    // Shared with any lookup that listed since this one was asked.
+    return (await this.entry(asked + this.maxAgeMs).actions).get(actionId);
   }
 
   /** Every listed action of these kinds. */
@@ -28,14 +37,19 @@ export class ActionDirectory {
   }
 
   private listing(notBefore: number): Promise<Map<string, Action>> {
+    return this.entry(notBefore).actions;
+  }
+
+  /** The current listing if it was made at notBefore − maxAgeMs or later, else a new one. */
+  private entry(notBefore: number): { at: number; actions: Promise<Map<string, Action>> } {
     const current = this.current;
-    if (current && current.at >= notBefore - this.maxAgeMs) return current.actions;
+    if (current && current.at >= notBefore - this.maxAgeMs) return current;
     const actions = this.cedana.listActions().then((list) => new Map(list.map((a) => [a.action_id, a])));
     const entry = { at: Date.now(), actions };
     this.current = entry;
     actions.catch(() => {
       if (this.current === entry) this.current = undefined;
     });
-    return actions;
+    return entry;
   }
 }

@@ -79,6 +79,27 @@ describe('ActionDirectory', () => {
     expect(await fresh).toEqual(action('a2'));
   });
 
+  it('a miss in a listing made before the lookup lists again: the action may be younger than it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    const { cedana, calls, next } = fakeCedana();
+    const dir = new ActionDirectory(cedana, 1000);
+    const before = dir.find('a1');
+    next().resolve([action('a1')]);
+    await before;
+    // a2 is posted after that listing; within maxAgeMs a lookup of it must not take the old miss
+    vi.setSystemTime(new Date('2026-01-01T00:00:00.500Z'));
+    const late = dir.find('a2');
+    const shared = dir.find('a3');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(calls).toHaveLength(2); // one new listing for both misses
+    next().resolve([action('a1'), action('a2')]);
+    expect(await late).toEqual(action('a2'));
+    expect(await shared).toBeUndefined(); // a miss in a listing made after it was asked: unknown
+    expect(calls).toHaveLength(2);
+  });
+
   it('does not cache a failed listing', async () => {
     const { cedana, calls, next } = fakeCedana();
     const dir = new ActionDirectory(cedana, 60_000);
