@@ -272,12 +272,13 @@ const inCluster = (): boolean => (process.env.KUBERNETES_SERVICE_HOST ?? '') !==
 type ClientNode = typeof import('@kubernetes/client-node');
 let clientNode: Promise<ClientNode> | undefined;
 const loadClientNode = (): Promise<ClientNode> => (clientNode ??= import('@kubernetes/client-node'));
+let sharing: Promise<typeof import('./client-node.ts')> | undefined;
+const loadSharing = (): Promise<typeof import('./client-node.ts')> => (sharing ??= import('./client-node.ts'));
 
 class DelegatedAccess implements KubeAccess {
   readonly server: string;
   readonly source: string;
   private readonly kc: () => Promise<KubeConfig>;
-  private shared: { dispatcher: Dispatcher; since: number } | undefined;
 
   constructor(server: string, source: string, kc: () => Promise<KubeConfig>) {
     this.server = server.replace(/\/+$/, '');
@@ -286,25 +287,16 @@ class DelegatedAccess implements KubeAccess {
   }
 
   async prepare(url: URL, method: string): Promise<PreparedRequest> {
-    const [{ RequestContext, HttpMethod }, kc] = await Promise.all([loadClientNode(), this.kc()]);
+    const [{ RequestContext, HttpMethod }, { reuseConnections }, kc] = await Promise.all([loadClientNode(), loadSharing(), this.kc()]);
+    // client-node makes an Agent (a TLS connection) per request; the tools' fix shares one.
+    reuseConnections(kc);
     const ctx = new RequestContext(url.toString(), HttpMethod[method as keyof typeof HttpMethod]);
     await kc.applySecurityAuthentication(ctx);
-    const fresh = ctx.getDispatcher();
-    // client-node makes an Agent (a TLS connection) per request; share one for 5 minutes unless an
-    // exec plugin supplies the credentials (it may hand out new client certificates).
-    if (!fresh || kc.getCurrentUser()?.exec) return { headers: ctx.getHeaders(), dispatcher: fresh };
-    if (this.shared && Date.now() - this.shared.since < AGENT_MAX_AGE_MS) {
-      fresh.close().catch(() => undefined);
-      return { headers: ctx.getHeaders(), dispatcher: this.shared.dispatcher };
-    }
-    const old = this.shared?.dispatcher;
-    this.shared = { dispatcher: fresh, since: Date.now() };
-    old?.close().catch(() => undefined);
-    return { headers: ctx.getHeaders(), dispatcher: fresh };
+    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
   }
 
-  async close(): Promise<void> {
-    await this.shared?.dispatcher.close();
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
