@@ -41,12 +41,20 @@ cmd_install() {
 # ---------------------------------------------------------------------------------------------
 # processes (as scripts/local-cluster.sh: pid files, checked against the state dir)
 
-alive() { # pid file
+alive() { # pid file; a command line read mid-exec is empty for a moment, so look again
   [ -f "$1" ] || return 1
   pid=$(cat "$1")
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   [ -r "/proc/$pid/cmdline" ] || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir"
+  tries=0
+  while :; do
+    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [ -z "$args" ] || break
+    running "$pid" && [ $tries -lt 20 ] || return 1
+    sleep 0.05
+    tries=$((tries + 1))
+  done
+  case "$args" in *"$dir"*) return 0 ;; *) return 1 ;; esac
 }
 
 running() { # pid; a zombie counts as gone

@@ -166,7 +166,18 @@ alive() { # pid file
   pid=$(cat "$1")
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   [ -r "/proc/$pid/cmdline" ] || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir"
+  # A process in the middle of exec reads an empty command line for a moment (the new image has
+  # not laid out its arguments yet): a server spawned a moment ago looks again. Zombies read empty
+  # too, and are gone.
+  tries=0
+  while :; do
+    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [ -z "$args" ] || break
+    running "$pid" && [ $tries -lt 20 ] || return 1
+    sleep 0.05
+    tries=$((tries + 1))
+  done
+  case "$args" in *"$dir"*) return 0 ;; *) return 1 ;; esac
 }
 
 # Starts a program in the background with its output in logs/NAME.log and its pid in run/NAME.pid.
