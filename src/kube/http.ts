@@ -75,9 +75,10 @@ export async function getList(
   query: Record<string, string>,
   signal: AbortSignal,
   onItem: (item: unknown) => void,
+  opts: { dropManagedFields?: boolean } = {},
 ): Promise<{ metadata?: ListMeta | undefined } & Record<string, unknown>> {
   const res = await request(access, 'GET', path, { query, signal, headers: { 'accept-encoding': 'identity' } });
-  const splitter = new ListSplitter(onItem);
+  const splitter = new ListSplitter(onItem, opts);
   for await (const chunk of res.body) splitter.push(chunk as Uint8Array);
   return splitter.end();
 }

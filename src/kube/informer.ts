@@ -173,7 +173,7 @@ export class Informer<K extends string, T extends Keyed> implements Store<K, T> 
     const query: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
     if (continueToken) query.continue = continueToken;
     if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
-    return await getList(this.opts.access, this.path, query, this.stopped.signal, onItem);
+    return await getList(this.opts.access, this.path, query, this.stopped.signal, onItem, { dropManagedFields: true });
   }
 
   /** One watch stream, until it closes (resolve), fails (reject) or goes silent (watchdog: resolve). */
@@ -245,6 +245,10 @@ export class Informer<K extends string, T extends Keyed> implements Store<K, T> 
   }
 
   private parse(raw: unknown): T | undefined {
+    // No cached object keeps its managedFields (controller-runtime's TransformStripManagedFields):
+    // nothing reads them, and they are up to half of an object. A list leaves them out before the parse.
+    const meta = (raw as { metadata?: { managedFields?: unknown } } | null)?.metadata;
+    if (meta && typeof meta === 'object' && 'managedFields' in meta) delete meta.managedFields;
     try {
       return this.opts.kind.parse(raw);
     } catch (err) {

@@ -13,11 +13,17 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const METADATA_KEY = ascii('"metadata');
+const MANAGED_FIELDS_KEY = ascii('"managedFields');
+/** The bytes that change the structure outside strings. */
+const STRUCTURAL = new Uint8Array(256);
+for (const b of [QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET]) STRUCTURAL[b] = 1;
 
 /**
  * Splits the bytes of a JSON object `{..., "items": [ {...}, {...} ], ...}` into its items (each parsed
  * on its own, as soon as its last byte arrives) and the rest (parsed at the end). Only the structure
- * is scanned, byte by byte outside strings and with indexOf inside them; UTF-8 never puts a quote,
+ * is scanned: quotes, backslashes in strings, brackets, and commas between elements; UTF-8 never puts a quote,
  * a backslash or a bracket inside a multi-byte character, so bytes are as good as characters.
  * An element of `items` that is not an object is handed over the same way; the JSON is checked by
  * JSON.parse, piece by piece (each element, then the rest).
@@ -36,11 +42,26 @@ export class ListSplitter {
   /** The open element is a number, true, false or null: it ends at a comma, a bracket or a space. */
   private scalar = false;
   private item: Uint8Array[] = [];
+  /** dropManagedFields: what the scan knows on the way to an element's metadata.managedFields. */
+  private readonly dropManagedFields: boolean;
+  /** The last key of the element was "metadata" / the object open at depth 4 is the element's metadata. */
+  private metadataKey = false;
+  private inMetadata = false;
+  /** The last key in the metadata was "managedFields": an array next is left out. */
+  private managedFieldsKey = false;
+  /** Inside that array: its bytes are not kept (the element gets `"managedFields":[]`). */
+  private skipping = false;
   /** Everything outside the elements of `items`. */
   private readonly rest: Uint8Array[] = [];
 
-  constructor(onItem: (item: unknown) => void) {
+  /**
+   * `dropManagedFields`: each element's `metadata.managedFields` arrives as `[]`. Up to half of a
+   * pod's bytes, which nothing here reads; left out before JSON.parse, they cost neither the parse
+   * nor the garbage.
+   */
+  constructor(onItem: (item: unknown) => void, opts: { dropManagedFields?: boolean } = {}) {
     this.onItem = onItem;
+    this.dropManagedFields = opts.dropManagedFields ?? false;
   }
 
   push(chunk: Uint8Array): void {
@@ -55,17 +76,25 @@ export class ListSplitter {
           i++;
           continue;
         }
-        const q = chunk.indexOf(QUOTE, i);
-        const stop = q < 0 ? n : q;
-        // An odd run of backslashes right before the quote (or the chunk's end) escapes it.
-        let run = 0;
-        for (let k = stop - 1; k >= i && chunk[k] === BACKSLASH; k--) run++;
-        if (q < 0) {
-          this.escape = run % 2 === 1;
-          break;
+        // To the closing quote; a backslash takes the byte after it along (in the next chunk, maybe).
+        let c = 0;
+        while (i < n) {
+          c = chunk[i] as number;
+          if (c === QUOTE || c === BACKSLASH) break;
+          i++;
         }
-        i = q + 1;
-        if (run % 2 === 1) continue;
+        if (i >= n) break;
+        if (c === BACKSLASH) {
+          this.escape = true;
+          i++;
+          continue;
+        }
+        if (this.dropManagedFields && this.itemOpen && !this.skipping) {
+          // A key of the element, or of its metadata? (A string that is a value is followed by no `{` or `[`.)
+          if (this.depth === 3) this.metadataKey = this.endsWith(chunk, i, itemStart, METADATA_KEY);
+          else if (this.depth === 4 && this.inMetadata) this.managedFieldsKey = this.endsWith(chunk, i, itemStart, MANAGED_FIELDS_KEY);
+        }
+        i++;
         this.inString = false;
         if (this.itemOpen && this.depth === 2) {
           // A string element of items.
@@ -73,6 +102,11 @@ export class ListSplitter {
           itemStart = -1;
         }
         continue;
+      }
+      // Deeper than the elements of items only quotes and brackets matter: skip the rest in bulk.
+      if (this.depth > 2) {
+        while (i < n && STRUCTURAL[chunk[i] as number] === 0) i++;
+        if (i >= n) break;
       }
       const b = chunk[i] as number;
       if (this.inItems && this.depth === 2) {
@@ -85,9 +119,22 @@ export class ListSplitter {
           this.scalar = b !== QUOTE && b !== OPEN_BRACE && b !== OPEN_BRACKET;
         }
       }
+      if (this.managedFieldsKey) {
+        this.managedFieldsKey = false;
+        if (b === OPEN_BRACKET && this.depth === 4) {
+          // Keep `[`, leave out everything up to its `]`.
+          this.item.push(chunk.slice(itemStart, i + 1));
+          itemStart = -1;
+          this.skipping = true;
+          this.depth++;
+          i++;
+          continue;
+        }
+      }
       if (b === QUOTE) {
         this.inString = true;
       } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+        if (this.depth === 3 && this.metadataKey) this.inMetadata = b === OPEN_BRACE && !this.skipping;
         if (this.depth === 1 && b === OPEN_BRACKET && !this.inItems && this.endsWithItemsKey(chunk.subarray(restStart, i))) {
           // `"items": [`: the bracket stays in the rest, the elements go to onItem.
           this.rest.push(chunk.slice(restStart, i + 1));
@@ -97,6 +144,10 @@ export class ListSplitter {
         this.depth++;
       } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
         this.depth--;
+        if (this.depth === 4 && this.skipping) {
+          this.skipping = false;
+          itemStart = i; // from the closing bracket on
+        } else if (this.depth === 3) this.inMetadata = false;
         if (this.inItems && this.depth === 2 && this.itemOpen) {
           this.emit(chunk.subarray(itemStart, i + 1));
           itemStart = -1;
@@ -107,7 +158,7 @@ export class ListSplitter {
       }
       i++;
     }
-    if (this.itemOpen) this.item.push(chunk.slice(itemStart));
+    if (this.itemOpen && !this.skipping) this.item.push(chunk.slice(itemStart));
     if (restStart >= 0) this.rest.push(chunk.slice(restStart));
   }
 
@@ -128,6 +179,20 @@ export class ListSplitter {
       this.item = [];
     }
     this.onItem(JSON.parse(this.decoder.decode(bytes)));
+  }
+
+  /**
+   * Whether the element's bytes before `end` in this chunk (from `start`, or 0 when the element began
+   * in an earlier chunk) and before them its earlier pieces end with `tail`.
+   */
+  private endsWith(chunk: Uint8Array, end: number, start: number, tail: Uint8Array): boolean {
+    let k = tail.length - 1;
+    for (let j = end - 1; j >= Math.max(start, 0) && k >= 0; j--, k--) if (chunk[j] !== tail[k]) return false;
+    for (let p = this.item.length - 1; p >= 0 && k >= 0; p--) {
+      const piece = this.item[p] as Uint8Array;
+      for (let j = piece.length - 1; j >= 0 && k >= 0; j--, k--) if (piece[j] !== tail[k]) return false;
+    }
+    return k < 0;
   }
 
   /** Whether what precedes a `[` at depth 1 (this chunk's part, then the rest's earlier pieces) ends with the key `"items":`. */
