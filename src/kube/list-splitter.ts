@@ -134,7 +134,7 @@ export class ListSplitter {
       if (b === QUOTE) {
         this.inString = true;
       } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-        if (this.depth === 3 && this.metadataKey) this.inMetadata = b === OPEN_BRACE && !this.skipping;
+        if (this.depth === 3 && this.metadataKey) this.inMetadata = b === OPEN_BRACE;
         if (this.depth === 1 && b === OPEN_BRACKET && !this.inItems && this.endsWithItemsKey(chunk.subarray(restStart, i))) {
           // `"items": [`: the bracket stays in the rest, the elements go to onItem.
           this.rest.push(chunk.slice(restStart, i + 1));
