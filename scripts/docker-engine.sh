@@ -19,6 +19,8 @@ set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 self="$repo/scripts/docker-engine.sh"
+# alive, running (the pid checks)
+. "$repo/scripts/processes.sh"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/cedana-operator"
 marker=.cedana-docker-engine # in every state dir: down removes only directories that carry it
 
@@ -39,29 +41,7 @@ cmd_install() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# processes (as scripts/local-cluster.sh: pid files, checked against the state dir)
-
-alive() { # pid file; a command line read mid-exec is empty for a moment, so look again
-  [ -f "$1" ] || return 1
-  pid=$(cat "$1")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  [ -r "/proc/$pid/cmdline" ] || return 0
-  tries=0
-  while :; do
-    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [ -z "$args" ] || break
-    running "$pid" && [ $tries -lt 20 ] || return 1
-    sleep 0.05
-    tries=$((tries + 1))
-  done
-  case "$args" in *"$dir"*) return 0 ;; *) return 1 ;; esac
-}
-
-running() { # pid; a zombie counts as gone
-  kill -0 "$1" 2>/dev/null || return 1
-  [ -r "/proc/$1/stat" ] || return 0
-  [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]
-}
+# processes: pid files, checked against the state dir (alive and running: scripts/processes.sh)
 
 stop_pid() { # pid file, seconds to wait after SIGTERM
   alive "$1" || { rm -f "$1"; return 0; }

@@ -26,6 +26,8 @@ set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 self="$repo/scripts/local-cluster.sh"
+# alive, running (the pid checks)
+. "$repo/scripts/processes.sh"
 mods="$repo/test/controlplane"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/cedana-operator"
 marker=.cedana-local-cluster # in every state dir: down removes only directories that carry it
@@ -159,27 +161,6 @@ cmd_pin() {
 # ---------------------------------------------------------------------------------------------
 # processes
 
-# True when the pid file names a live process that is still ours: its command line mentions the
-# state dir (every server we start gets a path in it), which guards against a recycled pid.
-alive() { # pid file
-  [ -f "$1" ] || return 1
-  pid=$(cat "$1")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  [ -r "/proc/$pid/cmdline" ] || return 0
-  # A process in the middle of exec reads an empty command line for a moment (the new image has
-  # not laid out its arguments yet): a server spawned a moment ago looks again. Zombies read empty
-  # too, and are gone.
-  tries=0
-  while :; do
-    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [ -z "$args" ] || break
-    running "$pid" && [ $tries -lt 20 ] || return 1
-    sleep 0.05
-    tries=$((tries + 1))
-  done
-  case "$args" in *"$dir"*) return 0 ;; *) return 1 ;; esac
-}
-
 # Starts a program in the background with its output in logs/NAME.log and its pid in run/NAME.pid.
 # stdin and every output go to files: a caller reading our stdout must see it close when up exits.
 spawn() { # name, program, args...
@@ -187,13 +168,6 @@ spawn() { # name, program, args...
   shift
   "$@" </dev/null >"$dir/logs/$name.log" 2>&1 &
   echo $! >"$dir/run/$name.pid"
-}
-
-# A zombie counts as gone: it has exited and only waits for whoever reaps it (up has exited).
-running() { # pid
-  kill -0 "$1" 2>/dev/null || return 1
-  [ -r "/proc/$1/stat" ] || return 0
-  [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]
 }
 
 stop() { # names...: SIGTERM all, wait up to 15 s, then SIGKILL the rest
