@@ -338,6 +338,20 @@ kc() { "$bindir/kubectl" --kubeconfig "$dir/kubeconfig" --cache-dir "$dir/kube-c
 # ---------------------------------------------------------------------------------------------
 # servers
 
+# Sets $why: how a server that did not come up ended (its exit status or signal), or that it runs
+# and does not answer. Its log may say nothing: etcd at --log-level warn is silent until it serves.
+# Not in a $(...): only this shell can wait for its children.
+outcome() { # name, seconds waited
+  opid=$(cat "$dir/run/$1.pid" 2>/dev/null || true)
+  if [ -n "$opid" ] && running "$opid"; then
+    why="it still runs, not answering after $2 s"
+    return 0
+  fi
+  st=0
+  [ -z "$opid" ] || wait "$opid" 2>/dev/null || st=$?
+  if [ "$st" -gt 128 ]; then why="it was killed by signal $((st - 128))"; else why="it exited with status $st"; fi
+}
+
 start_etcd() {
   attempt=0
   while :; do
@@ -364,7 +378,8 @@ start_etcd() {
       rm -rf "$dir/etcd"
       continue
     fi
-    fail etcd "etcd did not start"
+    outcome etcd 30
+    fail etcd "etcd did not start: $why"
   done
 }
 
@@ -399,7 +414,8 @@ start_apiserver() {
       stop kube-apiserver
       continue
     fi
-    fail kube-apiserver "kube-apiserver did not become ready"
+    outcome kube-apiserver 120
+    fail kube-apiserver "kube-apiserver did not become ready: $why"
   done
 }
 
@@ -449,7 +465,10 @@ EOF
   i=0
   while :; do
     for c in kube-controller-manager kube-scheduler kwok; do
-      alive "$dir/run/$c.pid" || fail "$c" "$c exited"
+      if ! alive "$dir/run/$c.pid"; then
+        outcome "$c" 0
+        fail "$c" "$c exited: $why"
+      fi
     done
     ready=$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"/"}{.spec.taints}{" "}{end}' 2>/dev/null || true)
     count=0
